@@ -1,0 +1,52 @@
+"""DRF's exception handler: every error of the API in the one JSON shape of DESIGN.md."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from core.exceptions import ApplicationError, ServiceUnavailable, error_body
+
+# DRF's own exceptions -> our codes; anything else of DRF keeps its default_code.
+DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.ParseError: "parse_error",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # Unreachable database: tell the client to retry rather than a bare 500. Other errors reach Sentry.
+        exc = ServiceUnavailable()
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status, headers=exc.headers)
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid", "The request is not valid.", fields=exc.detail)
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.APIException):
+        return _api_exception_response(exc)
+    return None
+
+
+def _api_exception_response(exc: exceptions.APIException) -> Response:
+    code = next((code for cls, code in DRF_CODES.items() if isinstance(exc, cls)), exc.default_code)
+    headers = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)

@@ -1,0 +1,147 @@
+"""Settings shared by every environment; values that vary come from the environment (config/env.py).
+
+The other modules (debug, test, master) only give environment defaults or override values.
+"""
+
+from config.env import BASE_DIR, env
+from routers.databases import control_database, tenant_server_databases
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "core",
+    "tenants",
+    "accounts",
+    "api",
+]
+
+# Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
+# must be in exactly one list; tenants.apps checks this at start-up.
+CONTROL_APPS = ["admin", "auth", "contenttypes", "sessions", "tenants"]
+TENANT_APPS = ["accounts"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------------------------------------
+# `default` is the control database: tenant registry, admin, auth, sessions.
+# Tenant databases live on named servers; each server gives two aliases, tenant_<name> (runtime user, rows
+# only) and tenant_<name>_ddl (creates, migrates and drops databases; used only by the tenant commands).
+CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+TENANT_DB_SERVER_NAMES = env.list("TENANT_DB_SERVERS", default=["main"])
+DATABASES = {
+    "default": control_database(env.db_url("CONTROL_DATABASE_URL"), conn_max_age=CONN_MAX_AGE),
+    **tenant_server_databases(
+        {
+            name: (env.db_url(f"TENANT_DB_{name.upper()}_URL"), env.db_url(f"TENANT_DB_{name.upper()}_DDL_URL"))
+            for name in TENANT_DB_SERVER_NAMES
+        },
+        conn_max_age=CONN_MAX_AGE,
+    ),
+}
+DATABASE_ROUTERS = ["routers.TenantRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+TENANT_DB_DEFAULT_SERVER = env("TENANT_DB_DEFAULT_SERVER", default=TENANT_DB_SERVER_NAMES[0])
+
+# --- Tenants ---------------------------------------------------------------------------------------------
+TENANT_HEADER = env("TENANT_HEADER", default="X-AppID")
+TENANT_APP_ID_PATTERN = env("TENANT_APP_ID_PATTERN", default=r"wx[0-9a-f]{16}")
+TENANT_DB_PREFIX = env("TENANT_DB_PREFIX", default="mp_")
+# A process trusts its own copy of a tenant's registry entry this long: the bound within which suspend,
+# resume and drop take effect in every process (the Redis copy is deleted at once by those commands).
+TENANT_LOCAL_CACHE_SECONDS = env.float("TENANT_LOCAL_CACHE_SECONDS", default=5.0)
+TENANT_SHARED_CACHE_SECONDS = env.int("TENANT_SHARED_CACHE_SECONDS", default=300)
+# Paths that need no tenant: everything else requires a valid X-AppID.
+TENANT_EXEMPT_PATHS = ["/healthz", "/readyz", "/admin/", "/platform/", "/api/schema/", "/api/docs/", "/static/"]
+# Fernet keys (comma-separated, newest first) that encrypt AppSecrets at rest.
+TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
+
+# --- Cache -----------------------------------------------------------------------------------------------
+# `default` scopes every key to the active tenant (core.cache.make_tenant_key); `platform` holds keys that
+# belong to no tenant, such as the tenant registry's cached entries.
+REDIS_URL = env("REDIS_URL", default="")
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="miniplex")
+if REDIS_URL:
+    _cache_backend = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
+else:
+    # The embedded default: an in-process stand-in for Redis.
+    _cache_backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+CACHES = {
+    "default": {**_cache_backend, "KEY_PREFIX": CACHE_KEY_PREFIX, "KEY_FUNCTION": "core.cache.make_tenant_key"},
+    "platform": {**_cache_backend, "KEY_PREFIX": f"{CACHE_KEY_PREFIX}:platform"},
+}
+
+# --- API -------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Miniplex API",
+    "DESCRIPTION": "One backend for many WeChat mini-programs. Tenant endpoints need the X-AppID header.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Internationalisation and static files ---------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+
+# --- Logging ---------------------------------------------------------------------------------------------
+# Every line names its tenant (core.logging.TenantContextFilter); root handles everything once.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"tenant": {"()": "core.logging.TenantContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s app_id=%(app_id)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "text", "filters": ["tenant"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

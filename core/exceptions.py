@@ -1,0 +1,38 @@
+"""The application's errors: one base class carrying the code, message and HTTP status of the JSON shape.
+
+Every error a client sees is `{"error": {"code": "<snake_case>", "message": "<human text>", ...extra}}`.
+"""
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    code = "error"
+    message = "Something went wrong."
+    status = 400
+
+    def __init__(self, message: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+        self.message = message or self.message
+        self.extra = extra or {}
+        super().__init__(self.message)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class ServiceUnavailable(ApplicationError):
+    """A dependency (database, Redis, WeChat) is unreachable; the client should retry after a while."""
+
+    code = "service_unavailable"
+    message = "A service this request needs is unavailable; retry shortly."
+    status = 503
+    retry_after_seconds = 5
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}

@@ -1,0 +1,44 @@
+"""Health endpoints: /healthz says the process is alive, /readyz that its dependencies answer."""
+
+from django.core.cache import caches
+from django.db import DatabaseError, connections
+from django.http import HttpRequest, JsonResponse
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
+
+from core.exceptions import error_body
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Touches nothing: a dead database must not make the load balancer kill healthy processes."""
+    return JsonResponse({"status": "ok"})
+
+
+def _control_database_answers() -> bool:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _redis_answers() -> bool:
+    try:
+        caches["platform"].get("readyz")
+        return True
+    except (ConnectionInterrupted, RedisError):
+        return False
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Checks the control database and Redis; names each one that is down."""
+    down = [
+        name for name, answers in (("database", _control_database_answers), ("redis", _redis_answers)) if not answers()
+    ]
+    if not down:
+        return JsonResponse({"status": "ok"})
+    body = error_body("service_unavailable", f"Not ready: {', '.join(down)} unreachable.", down=down)
+    response = JsonResponse(body, status=503)
+    response["Retry-After"] = "5"
+    return response

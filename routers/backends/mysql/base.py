@@ -1,0 +1,65 @@
+"""MySQL backend for a tenant database server: one connection per server, pointed at the active tenant.
+
+The connection remembers which database it has selected together with the server's connection id, so a
+silent reconnect (a new server session, back on no database) is never trusted to still be on a tenant.
+The check runs before every cursor, where no code path can skip it.
+"""
+
+from typing import Any
+
+from django.db.backends.mysql import base as mysql
+
+from routers.backends.tenant import TenantServerMixin, quote_database_name
+
+
+class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._selected: tuple[int, str | None] | None = None  # (server connection id, database)
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        # A fresh connection opens straight on the active tenant's database: no extra round trip.
+        params["database"] = self.active_tenant().db_name
+        return params
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        connection = super().get_new_connection(conn_params)
+        self._selected = (connection.thread_id(), conn_params["database"])
+        return connection
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        self._select_tenant_database(self.active_tenant().db_name)
+        return super().create_cursor(name)
+
+    def _select_tenant_database(self, db_name: str) -> None:
+        connection_id = self.connection.thread_id()
+        if self._selected == (connection_id, db_name):
+            return
+        same_session = self._selected is not None and self._selected[0] == connection_id
+        self.refuse_switch_in_transaction(self._selected[1] if same_session else None, db_name)
+        # COM_INIT_DB, the protocol's USE: no SQL text is built from the name.
+        self.connection.select_db(db_name)
+        self._selected = (connection_id, db_name)
+
+    # --- DDL, used through the tenant_<server>_ddl alias by the tenant commands only ----------------------
+
+    def server_connection(self) -> Any:
+        """A new raw connection to the server with no database selected, for CREATE/DROP DATABASE."""
+        params = mysql.DatabaseWrapper.get_connection_params(self)
+        params.pop("database", None)
+        return self.Database.connect(**params)
+
+    def create_tenant_database(self, db_name: str) -> None:
+        sql = f"CREATE DATABASE IF NOT EXISTS {quote_database_name(db_name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"  # noqa: S608,E501
+        self._run_on_server(sql)
+
+    def drop_tenant_database(self, db_name: str) -> None:
+        self._run_on_server(f"DROP DATABASE IF EXISTS {quote_database_name(db_name)}")
+
+    def _run_on_server(self, sql: str) -> None:
+        connection = self.server_connection()
+        try:
+            connection.cursor().execute(sql)
+        finally:
+            connection.close()

@@ -1,0 +1,45 @@
+"""Builds the DATABASES entries from parsed database URLs (used by config.settings.base).
+
+Connections scale with database servers, not tenants: each server is one alias whose connection is pointed
+at the active tenant's database on demand (routers.backends).
+"""
+
+from typing import Any
+
+from core.tenant_context import tenant_db_alias, tenant_ddl_alias
+
+# Django's engines -> ours, which select the active tenant's database before every cursor.
+TENANT_ENGINES = {
+    "django.db.backends.mysql": "routers.backends.mysql",
+    "django.db.backends.sqlite3": "routers.backends.sqlite3",
+}
+
+# utf8mb4 end to end, so nicknames with emoji survive (test databases too).
+MYSQL_TEST_SETTINGS = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+
+def control_database(parsed: dict[str, Any], *, conn_max_age: int) -> dict[str, Any]:
+    database = {**parsed, "CONN_MAX_AGE": conn_max_age}
+    if database["ENGINE"] == "django.db.backends.mysql":
+        database["TEST"] = MYSQL_TEST_SETTINGS
+    return database
+
+
+def tenant_server_database(server: str, parsed: dict[str, Any], *, conn_max_age: int) -> dict[str, Any]:
+    engine = parsed["ENGINE"]
+    if engine not in TENANT_ENGINES:
+        raise ValueError(f"tenant database server {server!r}: unsupported engine {engine}")
+    # NAME is empty for MySQL (the database is chosen per tenant) and a directory for SQLite.
+    return {**parsed, "ENGINE": TENANT_ENGINES[engine], "CONN_MAX_AGE": conn_max_age, "TENANT_SERVER": server}
+
+
+def tenant_server_databases(
+    servers: dict[str, tuple[dict[str, Any], dict[str, Any]]], *, conn_max_age: int
+) -> dict[str, dict[str, Any]]:
+    """{server: (runtime URL, DDL URL)} -> the runtime and DDL aliases of every server."""
+    databases = {}
+    for server, (runtime, ddl) in servers.items():
+        databases[tenant_db_alias(server)] = tenant_server_database(server, runtime, conn_max_age=conn_max_age)
+        # DDL connections are short-lived: opened by a command, closed when it is done.
+        databases[tenant_ddl_alias(server)] = tenant_server_database(server, ddl, conn_max_age=0)
+    return databases

@@ -1,0 +1,29 @@
+import os
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from tenants.management.commands._base import TenantCommand
+from tenants.services import tenant_provision
+
+
+class Command(TenantCommand):
+    help = "Register a mini-program, create its utf8mb4 database and migrate it. Safe to re-run."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("app_id")
+        parser.add_argument("--name", required=True, help="display name (emoji allowed)")
+        parser.add_argument(
+            "--secret-env", metavar="VAR", help="read the AppSecret from this environment variable (not argv)"
+        )
+        parser.add_argument("--server", help="tenant database server (default: TENANT_DB_DEFAULT_SERVER)")
+
+    def handle(self, *args: Any, app_id: str, name: str, secret_env: str | None, server: str | None, **options: Any):
+        app_secret = None
+        if secret_env:
+            app_secret = os.environ.get(secret_env)
+            if not app_secret:
+                raise CommandError(f"environment variable {secret_env} is empty or not set")
+        tenant = self.run_service(tenant_provision, app_id=app_id, name=name, server=server, app_secret=app_secret)
+        self.stdout.write(f"{tenant.app_id}: {tenant.status} on {tenant.db_server}/{tenant.db_name}")

@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.conf import settings
+
+from tenants.management.commands._base import TenantCommand
+from tenants.selectors import tenant_list
+from tenants.services import tenant_provision
+
+DEMO_APP_ID = "wx0123456789abcdef"
+
+
+class Command(TenantCommand):
+    help = "Create a demo tenant when there is none (the embedded default), and print a curl line for it."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="where the server will listen")
+
+    def handle(self, *args: Any, addr: str, **options: Any) -> None:
+        tenant = tenant_list().first()
+        if tenant is None:
+            tenant = self.run_service(tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀")
+            self.stdout.write(f"created the demo tenant {tenant.app_id}")
+        self.stdout.write("Try it:")
+        self.stdout.write(f"  curl -H '{settings.TENANT_HEADER}: {tenant.app_id}' http://{addr}/api/v1/ping")

@@ -1,0 +1,78 @@
+"""Writes to the tenant registry and the tenant databases: provision, migrate, suspend, resume, drop."""
+
+import logging
+
+from django.conf import settings
+from django.db import connections
+
+from core.tenant_context import tenant_ddl_alias
+from tenants import cache
+from tenants.app_ids import app_id_validate, tenant_db_name
+from tenants.exceptions import UnknownDatabaseServer
+from tenants.models import Tenant
+from tenants.schema import tenant_schema_migrate
+from tenants.secrets import secret_encrypt
+from tenants.selectors import tenant_get
+
+logger = logging.getLogger(__name__)
+
+
+def _server_ddl(server: str):  # -> a routers.backends DatabaseWrapper with create/drop_tenant_database
+    return connections[tenant_ddl_alias(server)]
+
+
+def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_secret: str | None = None) -> Tenant:
+    """Registers a tenant, creates and migrates its database. Safe to re-run: it completes what is missing.
+
+    The row is written first (status provisioning, invisible to requests), so a re-run after a failure
+    half-way finds the server and database it chose, and the database is only ever created IF NOT EXISTS.
+    """
+    app_id = app_id_validate(app_id)
+    server = server or settings.TENANT_DB_DEFAULT_SERVER
+    if server not in settings.TENANT_DB_SERVER_NAMES:
+        raise UnknownDatabaseServer(f"No tenant database server is named {server!r}.")
+    tenant, created = Tenant.objects.get_or_create(
+        app_id=app_id, defaults={"name": name, "db_server": server, "db_name": tenant_db_name(app_id)}
+    )
+    if not created and tenant.name != name:
+        tenant.name = name
+        tenant.save(update_fields=["name", "updated_at"])
+    if app_secret:
+        tenant_set_secret(tenant=tenant, app_secret=app_secret)
+    _server_ddl(tenant.db_server).create_tenant_database(tenant.db_name)
+    tenant_schema_migrate(tenant=tenant)
+    if tenant.status == Tenant.Status.PROVISIONING:
+        _set_status(tenant, Tenant.Status.ACTIVE)
+    logger.info("tenant %s provisioned on %s/%s", app_id, tenant.db_server, tenant.db_name)
+    return tenant
+
+
+def tenant_set_secret(*, tenant: Tenant, app_secret: str) -> None:
+    tenant.app_secret_encrypted = secret_encrypt(app_secret)
+    tenant.save(update_fields=["app_secret_encrypted", "updated_at"])
+
+
+def _set_status(tenant: Tenant, status: str) -> Tenant:
+    tenant.status = status
+    tenant.save(update_fields=["status", "updated_at"])
+    cache.evict(tenant.app_id)
+    return tenant
+
+
+def tenant_suspend(*, app_id: str) -> Tenant:
+    return _set_status(tenant_get(app_id=app_id), Tenant.Status.SUSPENDED)
+
+
+def tenant_resume(*, app_id: str) -> Tenant:
+    return _set_status(tenant_get(app_id=app_id), Tenant.Status.ACTIVE)
+
+
+def tenant_drop(*, app_id: str) -> None:
+    """Drops the tenant's database, its registry row and its cached entries."""
+    tenant = tenant_get(app_id=app_id)
+    # Suspended first, so no request is served from a database that is going away.
+    _set_status(tenant, Tenant.Status.SUSPENDED)
+    _server_ddl(tenant.db_server).drop_tenant_database(tenant.db_name)
+    tenant.delete()
+    cache.evict(app_id)
+    logger.info("tenant %s dropped (%s/%s)", app_id, tenant.db_server, tenant.db_name)
