@@ -4,9 +4,13 @@ SQLite files under var/ (one control file, one per tenant), an in-process cache 
 Any variable set in the environment (or .env) still wins, so the same module can point at real services.
 """
 
+import os
+from pathlib import Path
+
 from config.env import BASE_DIR, set_defaults
 
-VAR_DIR = BASE_DIR / "var"
+# Where the SQLite files live; the embedded-default smoke test points it at a temporary directory.
+VAR_DIR = Path(os.environ.get("MINIPLEX_VAR_DIR", BASE_DIR / "var"))
 (VAR_DIR / "tenants").mkdir(parents=True, exist_ok=True)
 
 set_defaults(

@@ -28,13 +28,25 @@ class TenantServerMixin:
             raise WrongTenantServer(f"tenant {tenant.app_id} lives on server {tenant.server!r}, not {server!r}")
         return tenant
 
-    def refuse_switch_in_transaction(self, current_db: str | None, wanted_db: str) -> None:
-        # Statements already run in this transaction belong to current_db; mixing tenants in one
-        # transaction would commit or roll back two tenants' rows together.
-        if current_db is not None and (self.in_atomic_block or not self.autocommit):
+    # The tenant database the open transaction has run statements on; None outside one, or before its first.
+    _transaction_db: str | None = None
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        # Django's atomic() toggles autocommit at the outermost block's start and end: a transaction
+        # boundary, after which the connection may serve another tenant again.
+        super()._set_autocommit(autocommit)  # type: ignore[misc]
+        self._transaction_db = None
+
+    def claim_transaction_for(self, db_name: str) -> None:
+        """Binds the open transaction to one tenant database; a statement for another one raises."""
+        if not (self.in_atomic_block or not self.autocommit):
+            return
+        if self._transaction_db is not None and self._transaction_db != db_name:
+            # Committing or rolling back would act on two tenants' rows at once.
             raise TenantSwitchInTransaction(
-                f"{self.alias}: cannot switch from {current_db} to {wanted_db} inside an open transaction"
+                f"{self.alias}: cannot switch from {self._transaction_db} to {db_name} inside an open transaction"
             )
+        self._transaction_db = db_name
 
 
 def quote_database_name(db_name: str) -> str:

@@ -33,14 +33,12 @@ class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
         return super().create_cursor(name)
 
     def _select_tenant_database(self, db_name: str) -> None:
+        self.claim_transaction_for(db_name)
         connection_id = self.connection.thread_id()
-        if self._selected == (connection_id, db_name):
-            return
-        same_session = self._selected is not None and self._selected[0] == connection_id
-        self.refuse_switch_in_transaction(self._selected[1] if same_session else None, db_name)
-        # COM_INIT_DB, the protocol's USE: no SQL text is built from the name.
-        self.connection.select_db(db_name)
-        self._selected = (connection_id, db_name)
+        if self._selected != (connection_id, db_name):
+            # COM_INIT_DB, the protocol's USE: no SQL text is built from the name.
+            self.connection.select_db(db_name)
+            self._selected = (connection_id, db_name)
 
     # --- DDL, used through the tenant_<server>_ddl alias by the tenant commands only ----------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base as sqlite
 
-from routers.backends.tenant import TenantServerMixin, quote_database_name
+from routers.backends.tenant import TenantServerMixin, TenantSwitchInTransaction, quote_database_name
 
 
 class DatabaseWrapper(TenantServerMixin, sqlite.DatabaseWrapper):
@@ -32,8 +32,11 @@ class DatabaseWrapper(TenantServerMixin, sqlite.DatabaseWrapper):
 
     def _cursor(self, name: str | None = None) -> Any:
         db_name = self.active_tenant().db_name
+        self.claim_transaction_for(db_name)
         if self.connection is not None and self._selected != db_name:
-            self.refuse_switch_in_transaction(self._selected, db_name)
+            # Another file means another connection, which would lose the transaction that is open.
+            if self.in_atomic_block:
+                raise TenantSwitchInTransaction(f"{self.alias}: a transaction is open on {self._selected}")
             self.close()
         return super()._cursor(name)
 

@@ -1,0 +1,74 @@
+"""Session fixtures: the real MariaDB and Redis, a control database and three tenant databases built once.
+
+pytest-django's own database setup wraps every alias in test transactions, which would pin a tenant
+server's connection to one tenant; instead the control database is made with Django's setup_databases
+and the tenant databases with our own provisioning service, and rows are cleaned between tests.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.test.utils import setup_databases, teardown_databases
+
+from tests.helpers import SESSION_TENANTS, tenant_databases_on_server
+
+
+def _delete_cache_keys() -> None:
+    client = caches["platform"].client.get_client()
+    for key in client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}*", count=1000):
+        client.delete(key)
+
+
+def _drop_leftover_tenant_databases() -> None:
+    from django.db import connections
+
+    from core.tenant_context import tenant_ddl_alias
+
+    ddl = connections[tenant_ddl_alias(settings.TENANT_DB_DEFAULT_SERVER)]
+    for name in tenant_databases_on_server():
+        ddl.drop_tenant_database(name)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+    from tenants.services import tenant_provision
+
+    with django_db_blocker.unblock():
+        _delete_cache_keys()
+        _drop_leftover_tenant_databases()
+        old_config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        for index, app_id in enumerate(SESSION_TENANTS):
+            tenant_provision(app_id=app_id, name=f"Tenant {index} 😀", app_secret=f"secret-{app_id}")
+    yield
+    with django_db_blocker.unblock():
+        _drop_leftover_tenant_databases()
+        teardown_databases(old_config, verbosity=0)
+        _delete_cache_keys()
+
+
+@pytest.fixture
+def tenant_db(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+    """Database access for one test; afterwards the session tenants are back to active and empty."""
+    with django_db_blocker.unblock():
+        yield
+        _clean_after_test()
+
+
+def _clean_after_test() -> None:
+    from accounts.models import MiniProgramUser
+    from core.tenant_context import activate_tenant
+    from tenants import cache
+    from tenants.models import Tenant
+    from tenants.selectors import tenant_context_for
+    from tenants.services import tenant_drop
+
+    for tenant in Tenant.objects.exclude(app_id__in=SESSION_TENANTS):
+        tenant_drop(app_id=tenant.app_id)
+    Tenant.objects.filter(app_id__in=SESSION_TENANTS).update(status=Tenant.Status.ACTIVE)
+    for tenant in Tenant.objects.all():
+        with activate_tenant(tenant_context_for(tenant)):
+            MiniProgramUser.objects.all().delete()
+    cache.clear_local()
+    _delete_cache_keys()

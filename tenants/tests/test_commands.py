@@ -1,0 +1,194 @@
+import json
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from core.tenant_context import activate_tenant, tenant_ddl_alias
+from tenants import services
+from tenants.models import Tenant
+from tenants.secrets import secret_decrypt
+from tenants.selectors import tenant_context_for
+from tests.helpers import (
+    SESSION_TENANTS,
+    TENANT_A,
+    log_queries,
+    mysql_rows,
+    run_manage,
+    tenant_databases_on_server,
+)
+
+pytestmark = pytest.mark.usefixtures("tenant_db")
+NEW_APP_ID = "wx00000000000000e5"
+NEW_DB = f"{settings.TENANT_DB_PREFIX}{NEW_APP_ID}"
+
+
+def command(*args, **options):
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+def ping(app_id):
+    return Client().get("/api/v1/ping", headers={"X-AppID": app_id})
+
+
+def test_create_tenant_creates_a_migrated_utf8mb4_database_and_registers_it(monkeypatch):
+    monkeypatch.setenv("NEW_APP_SECRET", "s3cret-value")
+    output = command("create_tenant", NEW_APP_ID, "--name", "新店 🛍️", "--secret-env", "NEW_APP_SECRET")
+    assert f"{NEW_APP_ID}: active on main/{NEW_DB}" in output
+    tenant = Tenant.objects.get(app_id=NEW_APP_ID)
+    assert (tenant.name, tenant.status, tenant.db_name) == ("新店 🛍️", "active", NEW_DB)
+    assert "s3cret-value" not in tenant.app_secret_encrypted
+    assert secret_decrypt(tenant.app_secret_encrypted) == "s3cret-value"
+    collation = mysql_rows(
+        "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (NEW_DB,)
+    )
+    assert collation == [("utf8mb4_unicode_ci",)]
+    assert mysql_rows(f"SELECT app, name FROM `{NEW_DB}`.django_migrations WHERE app='accounts'")
+    assert ping(NEW_APP_ID).json() == {"app_id": NEW_APP_ID}
+
+
+def test_create_tenant_rerun_after_a_failure_half_way_completes_the_work(monkeypatch):
+    def migration_fails(*, tenant):
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(services, "tenant_schema_migrate", migration_fails)
+    with pytest.raises(RuntimeError, match="went away"):
+        command("create_tenant", NEW_APP_ID, "--name", "Half")
+    assert Tenant.objects.get(app_id=NEW_APP_ID).status == "provisioning"
+    assert NEW_DB in tenant_databases_on_server()
+    assert ping(NEW_APP_ID).status_code == 404  # half-made tenants serve nothing
+
+    monkeypatch.undo()
+    command("create_tenant", NEW_APP_ID, "--name", "Half")
+    assert Tenant.objects.filter(app_id=NEW_APP_ID).count() == 1
+    assert Tenant.objects.get(app_id=NEW_APP_ID).status == "active"
+    assert ping(NEW_APP_ID).status_code == 200
+
+    # A third run of a complete tenant changes nothing and does not fail.
+    command("create_tenant", NEW_APP_ID, "--name", "Half")
+    assert Tenant.objects.filter(app_id=NEW_APP_ID).count() == 1
+
+
+@pytest.mark.parametrize("app_id", ["a`;DROP DATABASE x;--", "../x", "wx" + "0" * 63, "wx00000000000000e5 ", "wxе0"])
+def test_create_tenant_refuses_hostile_app_ids_before_any_sql(app_id):
+    before = tenant_databases_on_server()
+    with log_queries() as log, pytest.raises(CommandError, match="app_id_invalid"):
+        command("create_tenant", app_id, "--name", "x")
+    assert log.queries == [] and log.connections == []
+    assert tenant_databases_on_server() == before
+
+
+def test_create_tenant_refuses_an_unknown_server_and_an_empty_secret_variable(monkeypatch):
+    with pytest.raises(CommandError, match="unknown_database_server"):
+        command("create_tenant", NEW_APP_ID, "--name", "x", "--server", "nowhere")
+    monkeypatch.delenv("MISSING_SECRET", raising=False)
+    with pytest.raises(CommandError, match="MISSING_SECRET"):
+        command("create_tenant", NEW_APP_ID, "--name", "x", "--secret-env", "MISSING_SECRET")
+    assert not Tenant.objects.filter(app_id=NEW_APP_ID).exists()
+
+
+def test_list_tenants_json_lists_every_tenant_and_never_a_secret():
+    rows = json.loads(command("list_tenants", "--json"))
+    assert [row["app_id"] for row in rows] == sorted(SESSION_TENANTS)
+    assert {row["status"] for row in rows} == {"active"}
+    assert "secret" not in json.dumps(rows)
+    assert "Tenant 0 😀" in command("list_tenants")
+
+
+def test_suspend_and_resume_take_effect_at_once_in_this_process():
+    assert ping(TENANT_A).status_code == 200
+    assert f"{TENANT_A}: suspended" in command("suspend_tenant", TENANT_A)
+    assert ping(TENANT_A).json()["error"]["code"] == "tenant_suspended"
+    assert f"{TENANT_A}: active" in command("resume_tenant", TENANT_A)
+    assert ping(TENANT_A).status_code == 200
+
+
+def test_status_commands_name_an_unknown_tenant():
+    with pytest.raises(CommandError, match="tenant_not_found"):
+        command("suspend_tenant", "wx0000000000000000")
+
+
+def test_drop_tenant_refuses_without_yes_then_drops_database_row_and_cache():
+    command("create_tenant", NEW_APP_ID, "--name", "Doomed")
+    assert ping(NEW_APP_ID).status_code == 200  # now cached in this process and in Redis
+    with pytest.raises(CommandError, match="--yes"):
+        command("drop_tenant", NEW_APP_ID)
+    assert NEW_DB in tenant_databases_on_server()
+
+    command("drop_tenant", NEW_APP_ID, "--yes")
+    assert NEW_DB not in tenant_databases_on_server()
+    assert not Tenant.objects.filter(app_id=NEW_APP_ID).exists()
+    assert caches["platform"].get(f"tenant:{NEW_APP_ID}") is None
+    assert ping(NEW_APP_ID).json()["error"]["code"] == "tenant_not_found"
+
+
+def test_migrate_tenants_applies_what_is_missing_and_skips_up_to_date_tenants():
+    database = f"{settings.TENANT_DB_PREFIX}{TENANT_A}"
+    # Take tenant A back to before the accounts migration (as root, like an older deploy would have left it).
+    mysql_rows(f"DROP TABLE `{database}`.accounts_miniprogramuser")
+    mysql_rows(f"DELETE FROM `{database}`.django_migrations WHERE app='accounts'")
+
+    output = command("migrate_tenants", "--parallel", "3")
+    assert f"{TENANT_A}: applied 1 (accounts.0001_initial)" in output
+    for app_id in SESSION_TENANTS[1:]:
+        assert f"{app_id}: up to date" in output
+    assert "3 tenant(s) migrated" in output
+    assert mysql_rows(f"SHOW TABLES IN `{database}` LIKE 'accounts_miniprogramuser'")
+
+
+def test_an_up_to_date_tenant_is_checked_with_two_queries_and_no_migration_graph():
+    tenant = Tenant.objects.get(app_id=TENANT_A)
+    with log_queries([tenant_ddl_alias("main")]) as log:
+        assert services.tenant_schema_migrate(tenant=tenant) == []
+    # Beyond the connection's own set-up: is there a django_migrations table, and what does it hold.
+    checks = [sql for _alias, sql in log.queries if not sql.startswith("SET SESSION")]
+    assert len(checks) == 2
+    assert "django_migrations" in checks[-1]
+
+
+def test_migrate_tenants_keeps_going_past_a_failing_tenant_and_exits_non_zero():
+    command("create_tenant", NEW_APP_ID, "--name", "Broken")
+    mysql_rows(f"DROP DATABASE `{NEW_DB}`")  # its database vanished behind our back
+
+    result = run_manage("migrate_tenants", "--parallel", "2")
+    assert result.returncode == 1
+    assert f"{NEW_APP_ID}: FAILED" in result.stdout
+    for app_id in SESSION_TENANTS:
+        assert f"{app_id}: up to date" in result.stdout
+    assert "1 of 4 tenant(s) failed" in result.stderr
+
+
+def test_migrate_tenants_of_named_tenants_only_and_of_an_unknown_one():
+    output = command("migrate_tenants", TENANT_A)
+    assert output.splitlines() == [f"{TENANT_A}: up to date", "1 tenant(s) migrated"]
+    with pytest.raises(CommandError, match="no such tenant"):
+        command("migrate_tenants", "wx0000000000000000")
+
+
+def test_lifecycle_commands_run_as_real_processes():
+    result = run_manage("create_tenant", NEW_APP_ID, "--name", "Process 😀")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(run_manage("list_tenants", "--json").stdout)
+    assert NEW_APP_ID in [row["app_id"] for row in listed]
+    refused = run_manage("drop_tenant", NEW_APP_ID)
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert run_manage("drop_tenant", NEW_APP_ID, "--yes").returncode == 0
+    assert NEW_DB not in tenant_databases_on_server()
+
+
+def test_the_runtime_alias_never_serves_migrations():
+    tenant = Tenant.objects.get(app_id=TENANT_A)
+    with activate_tenant(tenant_context_for(tenant)):
+        from django.db import router
+
+        from accounts.models import MiniProgramUser
+
+        assert router.allow_migrate_model("default", MiniProgramUser) is False
+        assert router.allow_migrate_model("tenant_main", MiniProgramUser) is True
+        assert router.allow_migrate_model("tenant_main", Tenant) is False

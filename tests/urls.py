@@ -1,0 +1,13 @@
+"""The project's URLs plus views that exist only for tests (ROOT_URLCONF in tests that need them)."""
+
+from django.urls import path
+
+from config.urls import handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as project_urlpatterns
+from tests import views
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("test/users", views.write_then_read_users),
+    path("test/users/count", views.count_users),
+]
