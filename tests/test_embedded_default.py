@@ -31,9 +31,13 @@ def test_the_embedded_default_creates_a_demo_tenant_and_answers_the_printed_curl
 
     argv = [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     with running_server(argv, f"http://127.0.0.1:{port}/healthz", env):
-        response = requests.get(f"http://127.0.0.1:{port}/api/v1/ping", headers={"X-AppID": "wx0123456789abcdef"})
+        response = requests.get(
+            f"http://127.0.0.1:{port}/api/v1/ping", headers={"X-AppID": "wx0123456789abcdef"}, timeout=10
+        )
         assert response.json() == {"app_id": "wx0123456789abcdef"}
-        unknown = requests.get(f"http://127.0.0.1:{port}/api/v1/ping", headers={"X-AppID": "wx0123456789abcdee"})
+        unknown = requests.get(
+            f"http://127.0.0.1:{port}/api/v1/ping", headers={"X-AppID": "wx0123456789abcdee"}, timeout=10
+        )
         assert unknown.status_code == 404
     assert (tmp_path / "control.sqlite3").is_file()
     assert (tmp_path / "tenants" / "mp_wx0123456789abcdef.sqlite3").is_file()
