@@ -118,7 +118,7 @@ class WeChatClient:
         body: dict[str, Any] = {
             "touser": touser,
             "template_id": template_id,
-            "data": {key: dict(value) for key, value in data.items()},
+            "data": dict(data),
             "miniprogram_state": miniprogram_state,
             "lang": lang,
         }

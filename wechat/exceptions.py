@@ -97,8 +97,8 @@ class WeChatTemplateInvalid(WeChatBadRequest):
     """40037: invalid template_id."""
 
 
-class WeChatTemplateDataInvalid(WeChatBadRequest):
-    """47003: template data (or another argument) does not match what WeChat expects."""
+class WeChatArgumentInvalid(WeChatBadRequest):
+    """47003: "argument invalid", e.g. subscribe message data that does not fit the template."""
 
 
 class WeChatPageInvalid(WeChatBadRequest):
@@ -140,7 +140,7 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     89503: WeChatRiskyIp,
     40003: WeChatOpenIdInvalid,
     40037: WeChatTemplateInvalid,
-    47003: WeChatTemplateDataInvalid,
+    47003: WeChatArgumentInvalid,
     41030: WeChatPageInvalid,
     40129: WeChatSceneInvalid,
     43104: WeChatOpenIdMismatch,

@@ -1,0 +1,69 @@
+"""WeChat server APIs for Miniplex: the client, errors, encryptedData decryption and the shared access_token holder.
+
+The fake WeChat server for tests lives in ``wechat.fake_server`` and is not imported here.
+"""
+
+from wechat.client import PhoneInfo, SecCheckResult, SessionInfo, WeChatClient, checksession_signature
+from wechat.crypto import decrypt_encrypted_data, verify_signature
+from wechat.exceptions import (
+    WeChatAppIdInvalid,
+    WeChatArgumentInvalid,
+    WeChatBadRequest,
+    WeChatBusy,
+    WeChatCodeInvalid,
+    WeChatConfigError,
+    WeChatDecryptError,
+    WeChatError,
+    WeChatIpNotAllowed,
+    WeChatMalformedRequest,
+    WeChatOpenIdInvalid,
+    WeChatOpenIdMismatch,
+    WeChatPageInvalid,
+    WeChatRateLimited,
+    WeChatRiskyIp,
+    WeChatSceneInvalid,
+    WeChatSecretInvalid,
+    WeChatSessionKeyInvalid,
+    WeChatSubscribeRefused,
+    WeChatTemplateInvalid,
+    WeChatTokenInvalid,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+    error_for,
+)
+from wechat.tokens import AccessTokenHolder
+
+__all__ = [
+    "AccessTokenHolder",
+    "PhoneInfo",
+    "SecCheckResult",
+    "SessionInfo",
+    "WeChatAppIdInvalid",
+    "WeChatArgumentInvalid",
+    "WeChatBadRequest",
+    "WeChatBusy",
+    "WeChatClient",
+    "WeChatCodeInvalid",
+    "WeChatConfigError",
+    "WeChatDecryptError",
+    "WeChatError",
+    "WeChatIpNotAllowed",
+    "WeChatMalformedRequest",
+    "WeChatOpenIdInvalid",
+    "WeChatOpenIdMismatch",
+    "WeChatPageInvalid",
+    "WeChatRateLimited",
+    "WeChatRiskyIp",
+    "WeChatSceneInvalid",
+    "WeChatSecretInvalid",
+    "WeChatSessionKeyInvalid",
+    "WeChatSubscribeRefused",
+    "WeChatTemplateInvalid",
+    "WeChatTokenInvalid",
+    "WeChatUnavailable",
+    "WeChatUserBlocked",
+    "checksession_signature",
+    "decrypt_encrypted_data",
+    "error_for",
+    "verify_signature",
+]

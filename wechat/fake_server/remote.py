@@ -1,0 +1,89 @@
+"""A client of the fake server's control API, usable against an in-process or a separate dev server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+
+_TIMEOUT_SECONDS = 5
+
+
+class FakeWeChatControl:
+    """Drives a fake WeChat server through POST/GET {base_url}/__control__/..."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def register_app(
+        self, app_id: str, secret: str, *, unionid: bool = False, pages: Iterable[str] | None = None
+    ) -> None:
+        """Add or replace an app (unionid: bound to an Open Platform account; pages: the only valid pages)."""
+        self._post("apps", {"appid": app_id, "secret": secret, "unionid": unionid, "pages": _list(pages)})
+
+    def add_template(self, app_id: str, template_id: str) -> None:
+        """Let the app send subscribe messages with this template."""
+        self._post("templates", {"appid": app_id, "template_id": template_id})
+
+    def grant_subscription(self, app_id: str, *, openid: str, template_id: str, count: int = 1) -> None:
+        """The user accepted `count` one-time subscriptions to the template."""
+        self._post("grants", {"appid": app_id, "openid": openid, "template_id": template_id, "count": count})
+
+    def fail_next(
+        self,
+        endpoint: str,
+        *,
+        errcode: int | None = None,
+        times: int = 1,
+        app_id: str | None = None,
+        status: int | None = None,
+        raw: str | None = None,
+    ) -> None:
+        """The next `times` calls to endpoint (a path) answer errcode, or a bare HTTP status, or raw non-JSON."""
+        body = {"endpoint": endpoint, "errcode": errcode, "times": times, "appid": app_id, "status": status, "raw": raw}
+        self._post("faults", body)
+
+    def set_delay(self, endpoint: str, seconds: float, *, app_id: str | None = None) -> None:
+        """Answer endpoint `seconds` late (0 removes the delay)."""
+        self._post("delays", {"endpoint": endpoint, "seconds": seconds, "appid": app_id})
+
+    def rotate_token(self, app_id: str) -> str:
+        """Replace the app's stable token behind our back; returns the new one."""
+        return str(self._post("rotate", {"appid": app_id})["access_token"])
+
+    def expire_token(self, app_id: str) -> None:
+        """Make the app's current stable token expired (42001)."""
+        self._post("expire", {"appid": app_id})
+
+    def set_words(self, *, risky: Iterable[str] | None = None, review: Iterable[str] | None = None) -> None:
+        """Words that make msg_sec_check answer risky / review."""
+        body = {key: list(words) for key, words in (("risky", risky), ("review", review)) if words is not None}
+        self._post("words", body)
+
+    def counters(self, app_id: str) -> dict[str, int]:
+        """Calls per endpoint path for one AppID (force refreshes under "/cgi-bin/stable_token#force_refresh")."""
+        answer = self._get("counters", {"appid": app_id})
+        return {key: int(value) for key, value in answer["counters"][app_id].items()}
+
+    def messages(self, app_id: str) -> list[dict[str, Any]]:
+        """Subscribe messages the app sent, oldest first."""
+        return list(self._get("messages", {"appid": app_id})["messages"])
+
+    def reset(self) -> None:
+        """Forget everything the server knows."""
+        self._post("reset", {})
+
+    def _post(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(f"{self.base_url}/__control__/{action}", json=body, timeout=_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def _get(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        response = requests.get(f"{self.base_url}/__control__/{action}", params=params, timeout=_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def _list(values: Iterable[str] | None) -> list[str] | None:
+    return list(values) if values is not None else None
