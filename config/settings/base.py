@@ -144,4 +144,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "text", "filters": ["tenant"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 logs whole URLs at DEBUG, and WeChat's carry the AppSecret or the access_token.
+    "loggers": {"urllib3": {"level": "INFO"}},
 }
