@@ -1,8 +1,9 @@
 """MySQL backend for a tenant database server: one connection per server, pointed at the active tenant.
 
-The connection remembers which database it has selected together with the server's connection id, so a
-silent reconnect (a new server session, back on no database) is never trusted to still be on a tenant.
-The check runs before every cursor, where no code path can skip it.
+The raw driver connection remembers which database it has selected, together with the server's connection
+id, so a silent reconnect (a new server session) is never trusted to still be on a tenant. The mark lives on
+the raw connection, not on Django's wrapper, so it stays true when a pool hands the raw connection to
+another wrapper. The check runs before every cursor, where no code path can skip it.
 """
 
 from typing import Any
@@ -11,12 +12,11 @@ from django.db.backends.mysql import base as mysql
 
 from routers.backends.tenant import TenantServerMixin, quote_database_name
 
+# Attribute set on the raw driver connection: (server connection id, selected database).
+SELECTED = "miniplex_selected"
+
 
 class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._selected: tuple[int, str | None] | None = None  # (server connection id, database)
-
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         # A fresh connection opens straight on the active tenant's database: no extra round trip.
@@ -25,7 +25,7 @@ class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         connection = super().get_new_connection(conn_params)
-        self._selected = (connection.thread_id(), conn_params["database"])
+        setattr(connection, SELECTED, (connection.thread_id(), conn_params["database"]))
         return connection
 
     def create_cursor(self, name: str | None = None) -> Any:
@@ -34,11 +34,11 @@ class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
 
     def _select_tenant_database(self, db_name: str) -> None:
         self.claim_transaction_for(db_name)
-        connection_id = self.connection.thread_id()
-        if self._selected != (connection_id, db_name):
+        wanted = (self.connection.thread_id(), db_name)
+        if getattr(self.connection, SELECTED, None) != wanted:
             # COM_INIT_DB, the protocol's USE: no SQL text is built from the name.
             self.connection.select_db(db_name)
-            self._selected = (connection_id, db_name)
+            setattr(self.connection, SELECTED, wanted)
 
     # --- DDL, used through the tenant_<server>_ddl alias by the tenant commands only ----------------------
 
