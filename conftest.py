@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test.utils import setup_databases, teardown_databases
 
-from tests.helpers import SESSION_TENANTS, tenant_databases_on_server
+from tests.helpers import SESSION_TENANTS, session_secret, tenant_databases_on_server
 
 
 def _delete_cache_keys() -> None:
@@ -40,7 +40,7 @@ def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterato
         _drop_leftover_tenant_databases()
         old_config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         for index, app_id in enumerate(SESSION_TENANTS):
-            tenant_provision(app_id=app_id, name=f"Tenant {index} 😀", app_secret=f"secret-{app_id}")
+            tenant_provision(app_id=app_id, name=f"Tenant {index} 😀", app_secret=session_secret(app_id))
     yield
     with django_db_blocker.unblock():
         _drop_leftover_tenant_databases()
@@ -61,12 +61,16 @@ def _clean_after_test() -> None:
     from core.tenant_context import activate_tenant
     from tenants import cache
     from tenants.models import Tenant
+    from tenants.secrets import secret_encrypt
     from tenants.selectors import tenant_context_for
     from tenants.services import tenant_drop
 
     for tenant in Tenant.objects.exclude(app_id__in=SESSION_TENANTS):
         tenant_drop(app_id=tenant.app_id)
-    Tenant.objects.filter(app_id__in=SESSION_TENANTS).update(status=Tenant.Status.ACTIVE)
+    for tenant in Tenant.objects.filter(app_id__in=SESSION_TENANTS):
+        tenant.status = Tenant.Status.ACTIVE
+        tenant.app_secret_encrypted = secret_encrypt(session_secret(tenant.app_id))
+        tenant.save(update_fields=["status", "app_secret_encrypted"])
     for tenant in Tenant.objects.all():
         with activate_tenant(tenant_context_for(tenant)):
             MiniProgramUser.objects.all().delete()

@@ -1,4 +1,4 @@
-"""A mini-program's users, one table per tenant database."""
+"""A mini-program's users and their API tokens, one set of tables per tenant database."""
 
 from django.db import models
 
@@ -11,6 +11,8 @@ class MiniProgramUser(models.Model):
     nickname = models.CharField(max_length=64, blank=True, default="")
     avatar_url = models.URLField(max_length=512, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
+    # The latest session_key WeChat gave at login: kept on the server only, never serialized or logged.
+    session_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -19,3 +21,22 @@ class MiniProgramUser(models.Model):
 
     def __str__(self) -> str:
         return self.openid
+
+    # What DRF's permissions ask of request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+
+class AuthToken(models.Model):
+    """An API token of one user. Living in the tenant's database, it cannot authenticate under another AppID.
+
+    Only the SHA-256 of the token is stored, so a copy of the database holds no usable token.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(MiniProgramUser, on_delete=models.CASCADE, related_name="tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"token of user {self.user_id}"

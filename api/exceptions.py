@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from core.exceptions import ApplicationError, ServiceUnavailable, error_body
+from api.wechat_errors import application_error_for
+from core.exceptions import ApplicationError, RequestTooLarge, ServiceUnavailable, error_body
+from wechat import WeChatDecryptError, WeChatError
 
 # DRF's own exceptions -> our codes; anything else of DRF keeps its default_code.
 DRF_CODES = {
@@ -32,6 +34,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, OperationalError | InterfaceError):
         # Unreachable database: tell the client to retry rather than a bare 500. Other errors reach Sentry.
         exc = ServiceUnavailable()
+    elif isinstance(exc, WeChatError | WeChatDecryptError):
+        exc = application_error_for(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):

@@ -34,5 +34,11 @@ class ServiceUnavailable(ApplicationError):
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    message = "The request body is larger than this API accepts."
+    status = 413
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}

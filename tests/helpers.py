@@ -25,6 +25,11 @@ TENANT_C = "wx00000000000000c3"
 SESSION_TENANTS = (TENANT_A, TENANT_B, TENANT_C)
 
 
+def session_secret(app_id: str) -> str:
+    """The AppSecret every session tenant is provisioned with (and the fake WeChat server knows)."""
+    return f"secret-{app_id}"
+
+
 def mysql_admin() -> Any:
     """A root connection to the local MariaDB, for looking at what the project did (never used by it)."""
     return MySQLdb.connect(

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "tenants",
     "accounts",
@@ -31,7 +32,9 @@ CONTROL_APPS = ["admin", "auth", "contenttypes", "sessions", "tenants"]
 TENANT_APPS = ["accounts"]
 
 MIDDLEWARE = [
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,15 +67,25 @@ TEMPLATES = [
 # Tenant databases live on named servers; each server gives two aliases, tenant_<name> (runtime user, rows
 # only) and tenant_<name>_ddl (creates, migrates and drops databases; used only by the tenant commands).
 CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+# A per-process pool per MySQL alias (routers.backends.pool), for gevent workers: DB_POOL_SIZE 0 means none
+# (Django's own connections, CONN_MAX_AGE). With a pool, CONN_MAX_AGE is 0 and the pool keeps the connections.
+DB_POOL = {
+    "size": env.int("DB_POOL_SIZE", default=0),
+    "max_overflow": env.int("DB_POOL_MAX_OVERFLOW", default=0),
+    "timeout": env.float("DB_POOL_TIMEOUT", default=20.0),
+    "recycle": env.int("DB_POOL_RECYCLE", default=3600),
+    "ping_after": env.float("DB_POOL_PING_AFTER", default=10.0),
+}
 TENANT_DB_SERVER_NAMES = env.list("TENANT_DB_SERVERS", default=["main"])
 DATABASES = {
-    "default": control_database(env.db_url("CONTROL_DATABASE_URL"), conn_max_age=CONN_MAX_AGE),
+    "default": control_database(env.db_url("CONTROL_DATABASE_URL"), conn_max_age=CONN_MAX_AGE, pool=DB_POOL),
     **tenant_server_databases(
         {
             name: (env.db_url(f"TENANT_DB_{name.upper()}_URL"), env.db_url(f"TENANT_DB_{name.upper()}_DDL_URL"))
             for name in TENANT_DB_SERVER_NAMES
         },
         conn_max_age=CONN_MAX_AGE,
+        pool=DB_POOL,
     ),
 }
 DATABASE_ROUTERS = ["routers.TenantRouter"]
@@ -109,18 +122,40 @@ CACHES = {
 
 # --- API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TenantTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TenantUserThrottle", "api.throttling.TenantAnonThrottle"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.TenantAutoSchema",
 }
+# Per tenant: a user (by token) or an anonymous client (by address) of one AppID.
+API_THROTTLE_RATES = {
+    "user": env("API_THROTTLE_RATE_USER", default="600/min"),
+    "anon": env("API_THROTTLE_RATE_ANON", default="120/min"),
+}
+# How many proxies of ours append to X-Forwarded-For in front of gunicorn (nginx: 1). 0 trusts no such header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Larger bodies get 413 in JSON (nginx's client_max_body_size says the same).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+AUTH_TOKEN_TTL_SECONDS = env.int("AUTH_TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Miniplex API",
     "DESCRIPTION": "One backend for many WeChat mini-programs. Tenant endpoints need the X-AppID header.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's assets are served from this deployment, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# --- WeChat ----------------------------------------------------------------------------------------------
+WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
+WECHAT_TIMEOUT_SECONDS = env.float("WECHAT_TIMEOUT_SECONDS", default=5.0)
+# Redis keys of the fleet-wide access_token holder (one token per AppID).
+WECHAT_REDIS_KEY_PREFIX = f"{CACHE_KEY_PREFIX}:wechat"
 
 # --- Internationalisation and static files ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -131,19 +166,32 @@ STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 
 # --- Logging ---------------------------------------------------------------------------------------------
-# Every line names its tenant (core.logging.TenantContextFilter); root handles everything once.
+# Every line names its tenant and request (core.logging.TenantContextFilter, on the one handler); root writes
+# everything once. Django's default config gives `django` and `django.server` handlers of their own: they are
+# emptied here and propagate, so nothing is written twice and nothing is lost. LOG_FORMAT=json: one JSON
+# object per line (core.logging.JsonFormatter).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "core.logging.TenantContextFilter"}},
+    "filters": {"context": {"()": "core.logging.TenantContextFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s app_id=%(app_id)s %(name)s: %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s app_id=%(app_id)s request_id=%(request_id)s %(name)s: %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "text", "filters": ["tenant"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # urllib3 logs whole URLs at DEBUG, and WeChat's carry the AppSecret or the access_token.
-    "loggers": {"urllib3": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # urllib3 logs whole URLs at DEBUG, and WeChat's carry the AppSecret or the access_token.
+        "urllib3": {"level": "INFO"},
+    },
 }

@@ -23,6 +23,8 @@ set_defaults(
         "TENANT_DB_MAIN_DDL_URL": f"sqlite:///{VAR_DIR / 'tenants'}",
         # A fixed development key (Fernet); never use it anywhere else.
         "TENANT_SECRETS_KEYS": "ZGVidWctb25seS1rZXktZm9yLW1pbmlwbGV4LWRldiE=",
+        # ./dev serve runs the fake WeChat server here (wechat/fake_server), so login works offline.
+        "WECHAT_API_BASE": "http://127.0.0.1:8765",
     }
 )
 

@@ -1,0 +1,57 @@
+"""What a mini-program user does: log in with WeChat, log out, edit the profile, bind a phone number."""
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import MiniProgramUser
+from accounts.tokens import token_issue, token_revoke
+from accounts.wechat_access import access_token_holder, wechat_client_for
+from core.tenant_context import require_current_tenant
+from wechat import decrypt_encrypted_data
+
+
+def user_login(*, code: str) -> tuple[MiniProgramUser, str]:
+    """Exchanges a wx.login code with the tenant's own AppID; creates or updates the user; issues a token."""
+    tenant = require_current_tenant()
+    session = wechat_client_for(tenant.app_id).code_to_session(code)
+    with transaction.atomic(using=tenant.db_alias):
+        user, _created = MiniProgramUser.objects.select_for_update().get_or_create(openid=session["openid"])
+        # A newer wx.login replaces session_key: keep the latest only.
+        user.session_key = session["session_key"]
+        if session["unionid"]:
+            user.unionid = session["unionid"]
+        user.save(update_fields=["session_key", "unionid", "updated_at"])
+        return user, token_issue(user=user)
+
+
+def user_logout(*, raw_token: str) -> None:
+    token_revoke(raw_token=raw_token)
+
+
+def user_update_profile(
+    *, user: MiniProgramUser, nickname: str | None = None, avatar_url: str | None = None
+) -> MiniProgramUser:
+    changed = {name: value for name, value in (("nickname", nickname), ("avatar_url", avatar_url)) if value is not None}
+    for name, value in changed.items():
+        setattr(user, name, value)
+    if changed:
+        user.save(update_fields=[*changed, "updated_at"])
+    return user
+
+
+def user_bind_phone(*, user: MiniProgramUser, code: str) -> MiniProgramUser:
+    """Asks WeChat for the number behind a getPhoneNumber code and stores it."""
+    app_id = require_current_tenant().app_id
+    client = wechat_client_for(app_id)
+    phone_info = access_token_holder().call_with_token(app_id, lambda token: client.get_phone_number(token, code))
+    user.phone = phone_info["phoneNumber"]
+    user.save(update_fields=["phone", "updated_at"])
+    return user
+
+
+def user_decrypt_data(*, user: MiniProgramUser, encrypted_data: str, iv: str) -> dict[str, Any]:
+    """Decrypts a wx.getXxx encryptedData with the user's session_key; its watermark must name this tenant."""
+    return decrypt_encrypted_data(
+        session_key=user.session_key, iv=iv, encrypted_data=encrypted_data, app_id=require_current_tenant().app_id
+    )

@@ -1,0 +1,30 @@
+"""Tenant-bound bearer tokens for mini-program users (accounts.tokens)."""
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from accounts.models import MiniProgramUser
+from accounts.selectors import user_for_token
+
+KEYWORD = "Bearer"
+
+
+class TenantTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <token>`, looked up in the active tenant only: another tenant's token is 401."""
+
+    def authenticate(self, request: Request) -> tuple[MiniProgramUser, str] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].decode(errors="replace").lower() != KEYWORD.lower():
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+        raw_token = parts[1].decode(errors="replace")
+        user = user_for_token(raw_token=raw_token)
+        if user is None:
+            raise AuthenticationFailed("The token is unknown, expired or revoked for this mini-program.")
+        return user, raw_token
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
+        return f'{KEYWORD} realm="api"'

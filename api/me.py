@@ -1,0 +1,48 @@
+"""GET/PATCH /api/v1/me and POST /api/v1/me/phone."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.services import user_bind_phone, user_update_profile
+from api.serializers import UserOutputSerializer
+
+
+class MeApi(APIView):
+    """The logged-in user's profile."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        nickname = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        avatar_url = serializers.URLField(max_length=512, required=False, allow_blank=True)
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_update_profile(user=request.user, **serializer.validated_data)
+        return Response(UserOutputSerializer(user).data)
+
+
+class MePhoneApi(APIView):
+    """Binds the phone number behind a getPhoneNumber code."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_bind_phone(user=request.user, code=serializer.validated_data["code"])
+        return Response(UserOutputSerializer(user).data)

@@ -1,0 +1,84 @@
+import pytest
+
+from accounts.models import MiniProgramUser
+from accounts.services import user_decrypt_data
+from api.tests.conftest import TenantClient
+from core.tenant_context import activate_tenant
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
+from tests.helpers import TENANT_A, TENANT_B
+from wechat import WeChatDecryptError
+from wechat.fake_server import encrypt_for_tests
+
+pytestmark = pytest.mark.usefixtures("wechat")
+
+
+@pytest.fixture
+def alice():
+    client = TenantClient(TENANT_A)
+    assert client.login("code-alice").status_code == 200
+    return client
+
+
+def test_a_nickname_with_emoji_round_trips_through_the_api(alice):
+    nickname = "小明😀𠜎🇨🇳"
+    response = alice.patch("/api/v1/me", {"nickname": nickname, "avatar_url": "https://img.example.com/a.png"})
+    assert response.status_code == 200
+    assert response.json()["nickname"] == nickname
+    me = alice.get("/api/v1/me").json()
+    assert (me["nickname"], me["avatar_url"]) == (nickname, "https://img.example.com/a.png")
+
+
+def test_profile_lengths_and_urls_are_validated_and_nothing_changes(alice):
+    before = alice.get("/api/v1/me").json()
+    for body, field in (({"nickname": "字" * 65}, "nickname"), ({"avatar_url": "not a url"}, "avatar_url")):
+        response = alice.patch("/api/v1/me", body)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid"
+        assert field in response.json()["error"]["fields"]
+    assert alice.get("/api/v1/me").json() == before
+    assert alice.patch("/api/v1/me", {"nickname": "字" * 64}).status_code == 200
+
+
+def test_me_needs_a_token():
+    response = TenantClient(TENANT_A).get("/api/v1/me")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "not_authenticated")
+
+
+def test_binding_a_phone_number_stores_it(alice):
+    response = alice.post("/api/v1/me/phone", {"code": "phone-13800138000"})
+    assert response.status_code == 200
+    assert response.json()["phone"] == "13800138000"
+    assert alice.get("/api/v1/me").json()["phone"] == "13800138000"
+
+
+def test_a_reused_phone_code_is_400_and_keeps_the_number(alice):
+    alice.post("/api/v1/me/phone", {"code": "phone-13800138000"})
+    response = alice.post("/api/v1/me/phone", {"code": "phone-13800138000"})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "wechat_code_invalid")
+    assert alice.get("/api/v1/me").json()["phone"] == "13800138000"
+
+
+def test_a_token_rotated_behind_our_back_is_replaced_after_one_failed_call(wechat, alice):
+    alice.post("/api/v1/me/phone", {"code": "phone-13800000001"})  # the holder now has a token
+    wechat.control.rotate_token(TENANT_A)
+    response = alice.post("/api/v1/me/phone", {"code": "phone-13800000002"})
+    assert response.status_code == 200
+    assert response.json()["phone"] == "13800000002"
+
+
+def user_of(app_id):
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
+        return MiniProgramUser.objects.get()
+
+
+def test_encrypted_data_decrypts_with_the_users_session_key_for_its_own_tenant_only(alice):
+    user = user_of(TENANT_A)
+    payload = {"openId": user.openid, "watermark": {"appid": TENANT_A, "timestamp": 1700000000}}
+    encrypted, iv = encrypt_for_tests(session_key=user.session_key, payload=payload)
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        assert user_decrypt_data(user=user, encrypted_data=encrypted, iv=iv)["openId"] == user.openid
+    foreign = {"openId": user.openid, "watermark": {"appid": TENANT_B, "timestamp": 1700000000}}
+    encrypted, iv = encrypt_for_tests(session_key=user.session_key, payload=foreign)
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))), pytest.raises(WeChatDecryptError):
+        user_decrypt_data(user=user, encrypted_data=encrypted, iv=iv)

@@ -1,0 +1,31 @@
+"""Middleware of the shared kernel."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from core.exceptions import RequestTooLarge
+from core.responses import error_response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a body over API_MAX_BODY_BYTES with 413 JSON before anything reads it.
+
+    nginx enforces the same limit in front (client_max_body_size); this one holds for direct traffic too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            limit = settings.API_MAX_BODY_BYTES
+            return error_response(
+                RequestTooLarge(f"The request body is larger than {limit} bytes.", extra={"limit": limit})
+            )
+        return self.get_response(request)
