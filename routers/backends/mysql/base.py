@@ -4,27 +4,32 @@ The raw driver connection remembers which database it has selected, together wit
 id, so a silent reconnect (a new server session) is never trusted to still be on a tenant. The mark lives on
 the raw connection, not on Django's wrapper, so it stays true when a pool hands the raw connection to
 another wrapper. The check runs before every cursor, where no code path can skip it.
+
+With a POOL in the alias's settings (routers.backends.pool), "new connection" means a checkout from the pool:
+the mark is set only when a raw connection is really opened (open_raw_connection), never from the parameters
+of a checkout, which may hand back a connection last pointed at another tenant.
 """
 
 from typing import Any
 
 from django.db.backends.mysql import base as mysql
 
+from routers.backends.pool import PooledConnectionMixin
 from routers.backends.tenant import TenantServerMixin, quote_database_name
 
 # Attribute set on the raw driver connection: (server connection id, selected database).
 SELECTED = "miniplex_selected"
 
 
-class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
+class DatabaseWrapper(TenantServerMixin, PooledConnectionMixin, mysql.DatabaseWrapper):
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         # A fresh connection opens straight on the active tenant's database: no extra round trip.
         params["database"] = self.active_tenant().db_name
         return params
 
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        connection = super().get_new_connection(conn_params)
+    def open_raw_connection(self, conn_params: dict[str, Any]) -> Any:
+        connection = super().open_raw_connection(conn_params)
         setattr(connection, SELECTED, (connection.thread_id(), conn_params["database"]))
         return connection
 
@@ -44,7 +49,7 @@ class DatabaseWrapper(TenantServerMixin, mysql.DatabaseWrapper):
 
     def server_connection(self) -> Any:
         """A new raw connection to the server with no database selected, for CREATE/DROP DATABASE."""
-        params = mysql.DatabaseWrapper.get_connection_params(self)
+        params = PooledConnectionMixin.get_connection_params(self)
         params.pop("database", None)
         return self.Database.connect(**params)
 

@@ -1,0 +1,224 @@
+"""A bounded per-process pool of MySQL connections under Django's backends (SQLAlchemy's QueuePool).
+
+Why: under gevent, Django keeps one connection per greenlet; with CONN_MAX_AGE > 0 each greenlet abandons its
+connection when it ends and MariaDB runs out of connections, and with CONN_MAX_AGE = 0 every request pays a new
+connection (measured: /shared/NOTES-gevent-mysql.md). With a pool, Django still closes at the end of every request
+(CONN_MAX_AGE is 0 for pooled aliases), but "close" hands the raw connection back to the pool:
+
+- one owner at a time: a connection is checked out by exactly one DatabaseWrapper until it is closed;
+- a connection closed inside a transaction, with autocommit off, or after a database error is really closed;
+- a connection idle longer than `ping_after` seconds is pinged before it is handed out, and replaced if dead;
+- at most `size + max_overflow` connections per alias and process; more callers wait up to `timeout` seconds
+  (cooperatively under gevent: the pool's locks are the monkey-patched ones), then get an OperationalError that
+  the API answers as 503 service_unavailable.
+
+QueuePool is used bare, with no SQLAlchemy engine or dialect; the DatabaseWrapper opens the raw connections.
+"""
+
+import ipaddress
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.pool import QueuePool
+
+# Attribute set on a raw connection once Django's per-connection session setup has run on it.
+INITIALIZED = "miniplex_initialized"
+# SERVER_STATUS_IN_TRANS of the MySQL protocol: the server says a transaction is open.
+SERVER_STATUS_IN_TRANS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    size: int
+    max_overflow: int = 0
+    timeout: float = 20.0
+    recycle: int = 3600
+    ping_after: float = 10.0
+
+    @property
+    def budget(self) -> int:
+        """The most connections this pool holds at once."""
+        return self.size + self.max_overflow
+
+
+def pool_settings(options: dict[str, Any] | None) -> PoolSettings | None:
+    """The POOL entry of a DATABASES alias as PoolSettings; None (no pool) when absent or of size 0."""
+    if not options or not options.get("size"):
+        return None
+    return PoolSettings(**options)
+
+
+_pools: dict[str, QueuePool] = {}
+_pools_lock = threading.Lock()
+# The parameters of the connection being opened by this greenlet or thread, read by the pool's creator.
+_connect_params: ContextVar[tuple[Any, dict[str, Any]] | None] = ContextVar("miniplex_connect_params", default=None)
+
+
+def _forget_pools_after_fork() -> None:
+    # A forked child (an rq work horse) must not share its parent's sockets: it starts with no pool and
+    # leaves the parent's connections alone (closing them would send COM_QUIT on the parent's sockets).
+    _pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
+def _create_raw_connection() -> Any:
+    pending = _connect_params.get()
+    if pending is None:
+        raise RuntimeError("the pool opens connections only inside PooledConnectionMixin.get_new_connection")
+    wrapper, params = pending
+    return wrapper.open_raw_connection(params)
+
+
+def _ping_idle_connection(settings: PoolSettings) -> Any:
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < settings.ping_after:
+            return
+        try:
+            dbapi_connection.ping(False)
+        except Exception as error:  # any driver error means "dead": the pool opens another one
+            # SQLAlchemy's documented pessimistic disconnect handling: the pool discards it and retries.
+            raise sqlalchemy_exc.DisconnectionError(str(error)) from error
+
+    return on_checkout
+
+
+def _remember_checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def get_pool(alias: str, settings: PoolSettings) -> QueuePool:
+    pool = _pools.get(alias)
+    if pool is not None:
+        return pool
+    with _pools_lock:
+        if alias not in _pools:
+            pool = QueuePool(
+                _create_raw_connection,
+                pool_size=settings.size,
+                max_overflow=settings.max_overflow,
+                timeout=settings.timeout,
+                recycle=settings.recycle,
+                # Returned connections are in autocommit with no open transaction (others are closed instead),
+                # so the pool's ROLLBACK on return would be a wasted round trip per request.
+                reset_on_return=None,
+                use_lifo=True,  # the most recently used connections stay warm; the others age out by recycle
+            )
+            event.listen(pool, "checkout", _ping_idle_connection(settings))
+            event.listen(pool, "checkin", _remember_checkin)
+            _pools[alias] = pool
+        return _pools[alias]
+
+
+def pool_status() -> dict[str, dict[str, int]]:
+    """Per alias: connections checked out and held by this process (for tests and debugging)."""
+    return {
+        alias: {"checked_out": pool.checkedout(), "held": pool.checkedout() + pool.checkedin()}
+        for alias, pool in _pools.items()
+    }
+
+
+@contextmanager
+def _opening(wrapper: Any, params: dict[str, Any]) -> Iterator[None]:
+    token = _connect_params.set((wrapper, params))
+    try:
+        yield
+    finally:
+        _connect_params.reset(token)
+
+
+def is_private_host(host: str | None) -> bool:
+    """Loopback or a private network: where PyMySQL's TLS attempt (40-54 ms of CPU per connect) buys nothing."""
+    if not host or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_private
+    except ValueError:
+        return False
+
+
+class PooledConnectionMixin:
+    """Mixed into a Django MySQL DatabaseWrapper whose settings may carry POOL (routers.databases)."""
+
+    settings_dict: dict[str, Any]
+    alias: str
+    connection: Any
+    Database: Any
+    errors_occurred: bool
+    in_atomic_block: bool
+    needs_rollback: bool
+
+    _pool_checkout: Any = None
+    _pool_discard: bool = False
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()  # type: ignore[misc]
+        if self.Database.__name__ == "pymysql" and "ssl" not in params and is_private_host(params.get("host")):
+            params.setdefault("ssl_disabled", True)
+        return params
+
+    def open_raw_connection(self, conn_params: dict[str, Any]) -> Any:
+        """A really new connection to the server (the pool's creator, or every connect without a pool)."""
+        return super().get_new_connection(conn_params)  # type: ignore[misc]
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        settings = pool_settings(self.settings_dict.get("POOL"))
+        if settings is None:
+            return self.open_raw_connection(conn_params)
+        try:
+            with _opening(self, conn_params):
+                checkout = get_pool(self.alias, settings).connect()
+        except sqlalchemy_exc.TimeoutError as error:
+            # A Database error, so that Django wraps it as django.db.OperationalError: answered as 503.
+            raise self.Database.OperationalError(
+                f"{self.alias}: no free connection in the pool of {settings.budget} after {settings.timeout:g} s"
+            ) from error
+        self._pool_checkout = checkout
+        self._pool_discard = False
+        return checkout.dbapi_connection
+
+    def init_connection_state(self) -> None:
+        # Session settings (isolation level, SQL_AUTO_IS_NULL) are the same for every checkout of an alias:
+        # set them once per raw connection, not once per request.
+        if getattr(self.connection, INITIALIZED, False):
+            return
+        super().init_connection_state()  # type: ignore[misc]
+        setattr(self.connection, INITIALIZED, True)
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        if self.connection is not None and self.errors_occurred:
+            # Django pings and keeps a connection that survived an error; the pool does not keep it.
+            self._pool_discard = True
+        super().close_if_unusable_or_obsolete()  # type: ignore[misc]
+
+    def _close(self) -> None:
+        checkout = self._pool_checkout
+        if checkout is None:
+            super()._close()  # type: ignore[misc]
+            return
+        self._pool_checkout = None
+        if self._must_discard():
+            checkout.invalidate()  # really closes it; the pool opens a new one when needed
+        else:
+            checkout.close()  # back to the pool
+
+    def _must_discard(self) -> bool:
+        if self._pool_discard or self.errors_occurred or self.in_atomic_block or self.needs_rollback:
+            return True
+        raw = self.connection
+        if not getattr(raw, "open", True):
+            return True
+        # PyMySQL keeps the server's status flags: a transaction opened with raw SQL is caught here too.
+        server_status = getattr(raw, "server_status", None)
+        in_transaction = server_status is not None and bool(server_status & SERVER_STATUS_IN_TRANS)
+        return in_transaction or not raw.get_autocommit()
