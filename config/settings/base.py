@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_rq",
     "core",
     "tenants",
     "accounts",
@@ -28,7 +29,7 @@ INSTALLED_APPS = [
 
 # Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
 # must be in exactly one list; tenants.apps checks this at start-up.
-CONTROL_APPS = ["admin", "auth", "contenttypes", "sessions", "tenants"]
+CONTROL_APPS = ["admin", "auth", "contenttypes", "sessions", "tenants", "django_rq"]
 TENANT_APPS = ["accounts"]
 
 MIDDLEWARE = [
@@ -177,7 +178,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "core.logging.TenantContextFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s app_id=%(app_id)s request_id=%(request_id)s %(name)s: %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s app_id=%(app_id)s request_id=%(request_id)s %(name)s: %(message)s"
+        },
         "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
@@ -195,3 +198,20 @@ LOGGING = {
         "urllib3": {"level": "INFO"},
     },
 }
+
+# --- Release and Sentry ----------------------------------------------------------------------------------
+# The release this code is: `fab deploy` writes it to REVISION in each release directory.
+_revision_file = BASE_DIR / "REVISION"
+MINIPLEX_RELEASE = env("MINIPLEX_RELEASE", default="") or (
+    _revision_file.read_text().strip() if _revision_file.is_file() else "dev"
+)
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        release=MINIPLEX_RELEASE,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
