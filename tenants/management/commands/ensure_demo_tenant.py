@@ -7,10 +7,12 @@ from tenants.selectors import tenant_list
 from tenants.services import tenant_provision
 
 DEMO_APP_ID = "wx0123456789abcdef"
+# The fake WeChat server that `./dev serve` starts knows the demo app by this secret; never a real one.
+DEMO_APP_SECRET = "demo-app-secret"  # noqa: S105
 
 
 class Command(TenantCommand):
-    help = "Create a demo tenant when there is none (the embedded default), and print a curl line for it."
+    help = "Create a demo tenant when there is none (the embedded default), and print curl lines for it."
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--addr", default="127.0.0.1:8000", help="where the server will listen")
@@ -18,7 +20,15 @@ class Command(TenantCommand):
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
         tenant = tenant_list().first()
         if tenant is None:
-            tenant = self.run_service(tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀")
+            tenant = self.run_service(
+                tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀", app_secret=DEMO_APP_SECRET
+            )
             self.stdout.write(f"created the demo tenant {tenant.app_id}")
+        header = f"-H '{settings.TENANT_HEADER}: {tenant.app_id}'"
         self.stdout.write("Try it:")
-        self.stdout.write(f"  curl -H '{settings.TENANT_HEADER}: {tenant.app_id}' http://{addr}/api/v1/ping")
+        self.stdout.write(f"  curl {header} http://{addr}/api/v1/ping")
+        self.stdout.write(
+            f"  curl {header} -H 'Content-Type: application/json' -d '{{\"code\": \"code-alice\"}}' "
+            f"http://{addr}/api/v1/auth/login"
+        )
+        self.stdout.write(f"  API docs: http://{addr}/api/docs/")
