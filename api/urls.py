@@ -2,7 +2,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.auth import LoginApi, LogoutApi
+from api.jobs import JobApi
 from api.me import MeApi, MePhoneApi
+from api.messages import SubscribeMessageApi
 from api.ping import PingApi
 
 urlpatterns = [
@@ -11,6 +13,8 @@ urlpatterns = [
     path("api/v1/auth/logout", LogoutApi.as_view(), name="logout"),
     path("api/v1/me", MeApi.as_view(), name="me"),
     path("api/v1/me/phone", MePhoneApi.as_view(), name="me-phone"),
+    path("api/v1/messages/subscribe", SubscribeMessageApi.as_view(), name="messages-subscribe"),
+    path("api/v1/jobs/<str:job_id>", JobApi.as_view(), name="job"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -158,6 +158,30 @@ WECHAT_TIMEOUT_SECONDS = env.float("WECHAT_TIMEOUT_SECONDS", default=5.0)
 # Redis keys of the fleet-wide access_token holder (one token per AppID).
 WECHAT_REDIS_KEY_PREFIX = f"{CACHE_KEY_PREFIX}:wechat"
 
+# --- Background jobs (tenants.jobs) ----------------------------------------------------------------------
+# One queue shared by every tenant; each job carries its AppID. Workers: `manage.py rqworker --with-scheduler`
+# (the scheduler runs the retries' back-off). With no Redis (the embedded default) jobs run in-process.
+JOBS_QUEUE = env("JOBS_QUEUE", default="default")
+JOBS_TIMEOUT_SECONDS = env.int("JOBS_TIMEOUT_SECONDS", default=300)
+RQ_QUEUES = {
+    JOBS_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOBS_TIMEOUT_SECONDS}
+    if REDIS_URL
+    else {"ASYNC": False, "DEFAULT_TIMEOUT": JOBS_TIMEOUT_SECONDS}
+}
+# tenants.jobs.enqueue waits for the tenant database's commit itself, so django-rq's own mode is "auto".
+RQ = {"WORKER_CLASS": "tenants.worker.TenantWorker", "JOB_CLASS": "tenants.jobs.TenantJob", "COMMIT_MODE": "auto"}
+# rq reads RQ_KEY_PREFIX from the environment when it is imported; tenants.jobs checks that it matches.
+RQ_KEY_PREFIX = env("RQ_KEY_PREFIX", default="rq")
+# Temporary errors (WeChat -1 and time-outs, a database or Redis hiccup) are retried this often, this far apart.
+JOBS_RETRY_MAX = env.int("JOBS_RETRY_MAX", default=5)
+JOBS_RETRY_INTERVALS = env.list("JOBS_RETRY_INTERVALS", cast=int, default=[10, 30, 60, 120, 300])
+JOBS_RESULT_TTL_SECONDS = 24 * 3600
+JOBS_FAILURE_TTL_SECONDS = 30 * 24 * 3600
+# A job whose worker is killed is retried after at most heartbeat + grace + maintenance seconds (README).
+JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=10)
+JOBS_HEARTBEAT_GRACE_SECONDS = env.int("JOBS_HEARTBEAT_GRACE_SECONDS", default=20)
+JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)
+
 # --- Internationalisation and static files ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")

@@ -15,6 +15,9 @@ set_defaults(
         "TENANT_SECRETS_KEYS": "dGVzdC1vbmx5LWtleS1mb3ItbWluaXBsZXgtdGVzdHM=",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "CACHE_KEY_PREFIX": "miniplex-test",
+        # rq's keys of the test environment stay apart from a real deployment's on the same Redis (and
+        # under CACHE_KEY_PREFIX, so the suite's clean-up of "miniplex-test*" keys removes them too).
+        "RQ_KEY_PREFIX": "miniplex-test-rq",
     }
 )
 

@@ -1,0 +1,58 @@
+"""Subscribe messages (WECHAT.md), sent by a worker with the tenant's access_token from the fleet-wide holder."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from accounts.models import MiniProgramUser
+from accounts.wechat_access import access_token_holder, wechat_client_for
+from core.tenant_context import require_current_tenant
+from tenants.jobs import enqueue
+
+
+def subscribe_message_enqueue(
+    *,
+    user: MiniProgramUser,
+    template_id: str,
+    data: Mapping[str, Mapping[str, str]],
+    page: str | None = None,
+    miniprogram_state: str = "formal",
+    lang: str = "zh_CN",
+) -> str:
+    """Queues one subscribe message to `user` for the active tenant; returns the job's id."""
+    return enqueue(
+        subscribe_message_send,
+        user_id=user.pk,
+        template_id=template_id,
+        data={key: dict(item) for key, item in data.items()},
+        page=page,
+        miniprogram_state=miniprogram_state,
+        lang=lang,
+    )
+
+
+def subscribe_message_send(
+    *,
+    user_id: int,
+    template_id: str,
+    data: Mapping[str, Mapping[str, str]],
+    page: str | None,
+    miniprogram_state: str,
+    lang: str,
+) -> dict[str, Any]:
+    """The job. 43101 (refused, or no one-time subscription left) fails it for good; -1 and time-outs retry."""
+    app_id = require_current_tenant().app_id
+    user = MiniProgramUser.objects.get(pk=user_id)
+    client = wechat_client_for(app_id)
+    access_token_holder().call_with_token(
+        app_id,
+        lambda token: client.send_subscribe_message(
+            token,
+            touser=user.openid,
+            template_id=template_id,
+            data=data,
+            page=page,
+            miniprogram_state=miniprogram_state,
+            lang=lang,
+        ),
+    )
+    return {"sent": True, "user_id": user_id, "template_id": template_id}

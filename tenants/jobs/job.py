@@ -1,0 +1,94 @@
+"""TenantJob: every Miniplex job runs in its own tenant's context, or refuses to run at all."""
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq.job import Job
+
+from core.exceptions import ApplicationError
+from core.tenant_context import TenantContext, activate_tenant
+from tenants.jobs.exceptions import JobTenantRefused
+from tenants.jobs.failures import CRASH_CODES, crash_record, failure_record, is_temporary
+from tenants.selectors import tenant_resolve
+
+logger = logging.getLogger(__name__)
+
+META_APP_ID = "app_id"
+META_PLATFORM = "platform"
+META_FAILURE = "failure"
+
+
+class TenantJob(Job):
+    """An rq Job that activates the tenant named in its meta before running, and resets it after.
+
+    The tenant is resolved through the registry at run time, so a tenant suspended or dropped since the
+    job was enqueued is refused (JobTenantRefused), never run against another database.
+    """
+
+    # Set in the process that saw this attempt fail: False for a permanent error (no retry), True for a
+    # temporary one; None when nothing was raised here (a worker died: retried).
+    _failure_retryable: bool | None = None
+
+    @property
+    def app_id(self) -> str | None:
+        return self.meta.get(META_APP_ID)
+
+    @property
+    def is_platform(self) -> bool:
+        return bool(self.meta.get(META_PLATFORM))
+
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        return self.meta.get(META_FAILURE)
+
+    def perform(self) -> Any:
+        try:
+            with activate_tenant(job_tenant(self)):
+                return super().perform()
+        except JobTenantRefused as error:
+            self.record_failure(failure_record(error, retryable=False), retryable=False)
+            raise
+        except Exception as error:
+            retryable = is_temporary(error)
+            self.record_failure(failure_record(error, retryable=retryable), retryable=retryable)
+            raise
+
+    def record_failure(self, record: dict[str, Any], *, retryable: bool | None) -> None:
+        """Keeps the reason in meta (with the AppID, which never changes), for the API and failed_jobs."""
+        self._failure_retryable = retryable
+        self.meta[META_FAILURE] = record
+        try:
+            self.save_meta()
+        except RedisError:
+            # The failure itself may be Redis going away; the original error is what gets raised and reported.
+            logger.warning("job %s: could not store its failure reason in Redis", self.id)
+
+    def record_crash(self, code: str, message: str) -> None:
+        """The worker running this job died (kill -9, OOM): nothing was raised, the attempt is retried at once."""
+        self.record_failure(crash_record(code, message), retryable=None)
+
+    @property
+    def should_retry(self) -> bool:
+        return super().should_retry and self._failure_retryable is not False
+
+    def get_retry_interval(self) -> int:
+        # Back-off is for a busy WeChat or a database hiccup; a dead worker says nothing about those, and an
+        # immediate requeue does not wait for the scheduler (whose lock a dead worker may still hold).
+        failure = self.failure or {}
+        if failure.get("code") in CRASH_CODES:
+            return 0
+        return super().get_retry_interval()
+
+
+def job_tenant(job: TenantJob) -> TenantContext | None:
+    """The tenant a job must run in (None for a platform job); JobTenantRefused when it may not run."""
+    if job.is_platform:
+        return None
+    app_id = job.app_id
+    if not app_id:
+        raise JobTenantRefused("tenant_missing", "The job names no tenant; use tenants.jobs.enqueue.")
+    try:
+        return tenant_resolve(app_id=app_id)
+    except ApplicationError as error:  # AppIdInvalid, TenantNotFound, TenantSuspended
+        raise JobTenantRefused(error.code, f"{app_id}: {error.message}") from None

@@ -1,0 +1,83 @@
+"""TenantWorker, the worker of `manage.py rqworker` (settings RQ["WORKER_CLASS"]).
+
+rq's forking Worker, with what a shared multi-tenant queue needs around each job, in the work horse:
+the job's tenant active (so its log lines and Sentry events carry the AppID), database connections
+released afterwards, and heartbeats short enough that a job whose worker was killed is found and retried
+within about a minute instead of rq's 10 minutes (JOBS_HEARTBEAT_SECONDS, JOBS_HEARTBEAT_GRACE_SECONDS,
+JOBS_MAINTENANCE_SECONDS).
+"""
+
+from types import TracebackType
+from typing import Any
+
+import sentry_sdk
+from django.db import DatabaseError, connections
+from rq.exceptions import AbandonedJobError
+from rq.executions import Execution
+from rq.job import Job
+from rq.queue import Queue
+from rq.worker import Worker
+
+from core.tenant_context import TenantContext, activate_tenant
+from tenants.jobs import conf
+from tenants.jobs.exceptions import JobTenantRefused
+from tenants.jobs.failures import ABANDONED, WORKER_DIED
+from tenants.jobs.job import TenantJob, job_tenant
+
+
+class TenantWorker(Worker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("job_monitoring_interval", conf.get_heartbeat_seconds())
+        kwargs.setdefault("maintenance_interval", conf.get_maintenance_seconds())
+        kwargs.setdefault("job_class", TenantJob)
+        super().__init__(*args, **kwargs)
+        # Called by the maintenance that finds jobs left "started" by a dead worker, before they are retried.
+        self.push_exc_handler(record_abandoned_job)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # rq blocks for worker_ttl - 15 s (405 s by default) while idle; waking up at least once per
+        # maintenance interval lets an idle worker find abandoned jobs in time.
+        return max(1, min(super().dequeue_timeout, self.maintenance_interval))
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """rq's TTL of a running job's heartbeat, with JOBS_HEARTBEAT_GRACE_SECONDS instead of a fixed 60 s."""
+        grace = conf.get_heartbeat_grace_seconds()
+        if job.timeout and job.timeout > 0:
+            return int(min(job.timeout - working_time, self.job_monitoring_interval)) + grace
+        return self.job_monitoring_interval + grace
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        """In the work horse: Sentry scope and log lines tagged with the job's tenant; connections closed after."""
+        app_id = getattr(job, "app_id", None) or "-"
+        with sentry_sdk.isolation_scope() as scope:
+            scope.set_tag("app_id", app_id)
+            scope.set_tag("job_id", job.id)
+            # Only for rq's own log lines around the job; TenantJob.perform decides whether the job may run.
+            with activate_tenant(_tenant_for_log_lines(job)):
+                try:
+                    return super().perform_job(job, queue, execution)
+                finally:
+                    connections.close_all()
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if isinstance(job, TenantJob):
+            job.record_crash(WORKER_DIED, f"the process running the job died (wait status {ret_val})")
+
+
+def _tenant_for_log_lines(job: Job) -> TenantContext | None:
+    if not isinstance(job, TenantJob):
+        return None
+    try:
+        return job_tenant(job)
+    except (JobTenantRefused, DatabaseError):
+        return None  # TenantJob.perform raises it again, where it fails the job
+
+
+def record_abandoned_job(
+    job: Job, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
+) -> None:
+    """Exception handler: a job found "started" after its worker's heartbeat stopped keeps why it was retried."""
+    if isinstance(job, TenantJob) and isinstance(exc_value, AbandonedJobError):
+        job.record_crash(ABANDONED, "its worker stopped sending heartbeats while running it (killed or lost)")
