@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import MiniProgramUser
+from accounts.moderation import nickname_check_enqueue
 from accounts.tokens import token_issue, token_revoke
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
@@ -32,11 +33,15 @@ def user_logout(*, raw_token: str) -> None:
 def user_update_profile(
     *, user: MiniProgramUser, nickname: str | None = None, avatar_url: str | None = None
 ) -> MiniProgramUser:
+    previous_nickname = user.nickname
     changed = {name: value for name, value in (("nickname", nickname), ("avatar_url", avatar_url)) if value is not None}
     for name, value in changed.items():
         setattr(user, name, value)
     if changed:
         user.save(update_fields=[*changed, "updated_at"])
+    if nickname and nickname != previous_nickname:
+        # msgSecCheck in a worker, once saved; a risky nickname is put back (accounts.moderation).
+        nickname_check_enqueue(user=user, nickname=nickname, previous=previous_nickname)
     return user
 
 

@@ -18,6 +18,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import Worker
 
+from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs import conf
 from tenants.jobs.exceptions import JobTenantRefused
@@ -51,7 +52,8 @@ class TenantWorker(Worker):
         """In the work horse: Sentry scope and log lines tagged with the job's tenant; connections closed after."""
         app_id = getattr(job, "app_id", None) or "-"
         with sentry_sdk.isolation_scope() as scope:
-            scope.set_tag("app_id", app_id)
+            # rq's Sentry integration reports a failed job after TenantJob.perform has reset the tenant.
+            tag_tenant(app_id)
             scope.set_tag("job_id", job.id)
             # Only for rq's own log lines around the job; TenantJob.perform decides whether the job may run.
             with activate_tenant(_tenant_for_log_lines(job)):

@@ -172,13 +172,22 @@ def ended_count() -> int:
 
 
 def registries_holding(job_id: str) -> list[str]:
-    """Where rq keeps the job now: the queue itself or one of its registries."""
+    """Where rq keeps the job now (the queue or its registries), read in one MULTI so a move is never missed."""
     queue = jobs_queue()
-    places = {
-        "queued": lambda: job_id in queue.get_job_ids(),
-        "started": lambda: job_id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False),
-        "scheduled": lambda: job_id in ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False),
-        "failed": lambda: job_id in FailedJobRegistry(queue=queue).get_job_ids(cleanup=False),
-        "finished": lambda: job_id in FinishedJobRegistry(queue=queue).get_job_ids(cleanup=False),
+    registries = {
+        "started": StartedJobRegistry(queue=queue),
+        "scheduled": ScheduledJobRegistry(queue=queue),
+        "failed": FailedJobRegistry(queue=queue),
+        "finished": FinishedJobRegistry(queue=queue),
     }
-    return [place for place, holds in places.items() if holds()]
+    with queue.connection.pipeline(transaction=True) as pipeline:
+        pipeline.lrange(queue.key, 0, -1)
+        for registry in registries.values():
+            pipeline.zrange(registry.key, 0, -1)
+        queued, *members = pipeline.execute()
+    places = ["queued"] if job_id.encode() in queued else []
+    for place, entries in zip(registries, members, strict=True):
+        # The started registry holds "<job id>:<execution id>" entries.
+        if any(entry.decode().split(":")[0] == job_id for entry in entries):
+            places.append(place)
+    return places
