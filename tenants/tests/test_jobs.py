@@ -1,0 +1,144 @@
+"""tenants.jobs without worker processes: when a job is enqueued, what it carries, how failures are judged."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq.job import JobStatus
+
+from api.tests.conftest import TenantClient
+from core.tenant_context import TenantNotActive, activate_tenant
+from tenants.jobs import JobTenantRefused, TenantJob, enqueue, get_queue
+from tenants.jobs.failures import ABANDONED, failure_record, is_temporary
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
+from tenants.services import tenant_suspend
+from tests.helpers import TENANT_A, TENANT_B, TENANT_C
+from tests.job_functions import platform_job, record_database
+from tests.workers import fetch, registries_holding, use_test_queue
+from wechat import WeChatBusy, WeChatSubscribeRefused, WeChatUnavailable
+
+pytestmark = pytest.mark.usefixtures("tenant_db")
+
+
+@pytest.fixture(autouse=True)
+def queue_name(settings) -> str:  # noqa: ANN001
+    return use_test_queue(settings)
+
+
+@pytest.fixture
+def tenant_a():  # noqa: ANN201
+    return tenant_context_for(Tenant.objects.get(app_id=TENANT_A))
+
+
+def test_enqueueing_with_no_active_tenant_is_an_error():
+    with pytest.raises(TenantNotActive):
+        enqueue(record_database, "nobody")
+    assert len(get_queue()) == 0
+
+
+def test_a_tenant_job_carries_its_app_id_and_waits_for_the_tenant_database_commit(tenant_a):
+    with activate_tenant(tenant_a), transaction.atomic(using=tenant_a.db_alias):
+        job_id = enqueue(record_database, "one")
+        assert registries_holding(job_id) == []
+    assert registries_holding(job_id) == ["queued"]
+    job = fetch(job_id)
+    assert job.meta == {"app_id": TENANT_A}
+    assert (job.retries_left, job.retry_intervals) == (3, [1])  # JOBS_RETRY_MAX and _INTERVALS of this test
+    assert job.args == ("one",)
+
+
+def test_only_the_tenant_database_transaction_holds_a_tenant_job_back(tenant_a):
+    with activate_tenant(tenant_a), transaction.atomic(using="default"):
+        job_id = enqueue(record_database, "control-transaction")
+        assert registries_holding(job_id) == ["queued"]  # nothing of the tenant's is uncommitted
+
+
+def test_a_platform_job_runs_with_no_tenant_and_waits_for_the_control_database(tenant_a):
+    with activate_tenant(tenant_a), transaction.atomic(using="default"):
+        job_id = enqueue(platform_job, platform=True)
+        assert registries_holding(job_id) == []
+    job = fetch(job_id)
+    assert job.meta == {"app_id": None, "platform": True}
+    assert job.perform() == {"tenant": None}
+
+
+def test_a_job_runs_in_its_tenant_and_a_suspended_tenant_job_is_refused_with_its_reason(tenant_a):
+    with activate_tenant(tenant_a):
+        job_id = enqueue(record_database, "in-process")
+    assert fetch(job_id).perform() == {"app_id": TENANT_A, "database": tenant_a.db_name, "marker": "in-process"}
+
+    tenant_c = tenant_context_for(tenant_suspend(app_id=TENANT_C))
+    with activate_tenant(tenant_c):
+        refused_id = enqueue(record_database, "refused")
+    refused = fetch(refused_id)
+    with pytest.raises(JobTenantRefused):
+        refused.perform()
+    failure = fetch(refused_id).meta["failure"]
+    assert (failure["code"], failure["retryable"]) == ("tenant_suspended", False)
+    assert not refused.should_retry
+
+
+@pytest.mark.parametrize(
+    ("error", "temporary"),
+    [
+        (WeChatBusy(-1, "system busy"), True),
+        (WeChatUnavailable("/wxa/msg_sec_check: no answer within 5.0s"), True),
+        (WeChatSubscribeRefused(43101, "user refuse to accept the msg"), False),
+        (OperationalError(2006, "MySQL server has gone away"), True),
+        (RedisConnectionError("Connection refused"), True),
+        (JobTenantRefused("tenant_suspended", "suspended"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_temporary_errors_are_retried(error, temporary):
+    assert is_temporary(error) is temporary
+
+
+def test_a_failure_record_names_wechat_errcodes_and_hides_the_text_of_bugs():
+    refused = failure_record(WeChatSubscribeRefused(43101, "user refuse to accept the msg"), retryable=False)
+    assert (refused["code"], refused["errcode"]) == ("wechat_error", 43101)
+    assert "43101" in refused["message"]
+    bug = failure_record(KeyError("secret-internal-name"), retryable=False)
+    assert bug["code"] == "job_error"
+    assert "secret-internal-name" not in bug["message"]
+
+
+def test_a_job_whose_worker_died_is_retried_at_once_and_a_permanent_failure_not_at_all(tenant_a):
+    with activate_tenant(tenant_a):
+        job = fetch(enqueue(record_database, "crash"))
+    assert job.should_retry and job.get_retry_interval() == 1
+    job.record_crash(ABANDONED, "worker lost")
+    assert job.should_retry and job.get_retry_interval() == 0
+    job.record_failure(failure_record(ValueError(), retryable=False), retryable=False)
+    assert not job.should_retry
+    assert isinstance(job, TenantJob)
+
+
+def test_the_jobs_api_answers_its_own_tenant_only(tenant_a):
+    with activate_tenant(tenant_a):
+        job_id = enqueue(record_database, "api")
+    platform_id = enqueue(platform_job, platform=True)
+
+    own = TenantClient(TENANT_A).get(f"/api/v1/jobs/{job_id}")
+    assert own.status_code == 200
+    body = own.json()
+    assert (body["id"], body["status"], body["result"], body["error"]) == (job_id, "queued", None, None)
+    assert body["enqueued_at"] is not None
+
+    for client, path_id in [(TenantClient(TENANT_B), job_id), (TenantClient(TENANT_A), platform_id)]:
+        response = client.get(f"/api/v1/jobs/{path_id}")
+        assert response.status_code == 404
+        assert response.json() == {
+            "error": {"code": "job_not_found", "message": "No job with this id exists for this mini-program."}
+        }
+    assert fetch(job_id).get_status() == JobStatus.QUEUED
+
+
+def test_failed_jobs_refuses_an_ambiguous_requeue():
+    with pytest.raises(CommandError, match="exactly one of"):
+        call_command("failed_jobs", "--requeue")
+    with pytest.raises(CommandError, match="go with --requeue"):
+        call_command("failed_jobs", "--all")
+    with pytest.raises(CommandError, match="job_not_found"):
+        call_command("failed_jobs", "--requeue", "f" * 32)
