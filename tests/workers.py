@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from rq import Queue, Worker
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
 from rq.registry import (
     FailedJobRegistry,
@@ -161,7 +162,7 @@ def fetch(job_id: str) -> TenantJob:
 def status(job_id: str) -> JobStatus | None:
     try:
         return fetch(job_id).get_status()
-    except Exception:  # noqa: BLE001 - a job that does not exist (yet, or any more) has no status
+    except (NoSuchJobError, InvalidJobOperation):  # not enqueued (yet), or expired
         return None
 
 
