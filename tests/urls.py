@@ -10,4 +10,8 @@ urlpatterns = [
     *project_urlpatterns,
     path("test/users", views.write_then_read_users),
     path("test/users/count", views.count_users),
+    path("test/sleep", views.sleep_in_database),
+    path("test/users/count-api", views.UsersCountApi.as_view()),
+    path("test/fail", views.fail),
+    path("test/whoami", views.whoami),
 ]

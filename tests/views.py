@@ -1,9 +1,14 @@
 """Test-only views that touch the tenant database, for isolation and interleaving tests."""
 
+import logging
 import random
 import time
 
+from django.db import connections
 from django.http import HttpRequest, JsonResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.models import MiniProgramUser
 from core.tenant_context import require_current_tenant
@@ -22,3 +27,40 @@ def write_then_read_users(request: HttpRequest) -> JsonResponse:
 
 def count_users(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"app_id": require_current_tenant().app_id, "users": MiniProgramUser.objects.count()})
+
+
+def sleep_in_database(request: HttpRequest) -> JsonResponse:
+    """SELECT SLEEP(seconds) on the tenant's database server: shows whether other requests run meanwhile."""
+    tenant = require_current_tenant()
+    with connections[tenant.db_alias].cursor() as cursor:
+        cursor.execute("SELECT SLEEP(%s)", [float(request.GET.get("seconds", "1"))])
+    return JsonResponse({"app_id": tenant.app_id})
+
+
+class UsersCountApi(APIView):
+    """A DRF endpoint on the tenant database: its errors take the API's JSON shape (503 when MySQL is down)."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"app_id": require_current_tenant().app_id, "users": MiniProgramUser.objects.count()})
+
+
+def fail(request: HttpRequest) -> JsonResponse:
+    """Raises an unexpected error naming the tenant, for Sentry: the event must carry the same AppID."""
+    raise RuntimeError(f"test failure for {require_current_tenant().app_id}")
+
+
+def whoami(request: HttpRequest) -> JsonResponse:
+    """What the app was told about this request: its id, the client address as forwarded, the release."""
+    from django.conf import settings
+
+    logging.getLogger("tests.whoami").info("whoami %s", request.GET.get("mark", ""))
+    return JsonResponse(
+        {
+            "app_id": require_current_tenant().app_id,
+            "request_id": request.request_id,
+            "remote_addr": request.META.get("REMOTE_ADDR"),
+            "x_forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR"),
+            "x_real_ip": request.META.get("HTTP_X_REAL_IP"),
+            "release": settings.MINIPLEX_RELEASE,
+        }
+    )

@@ -1,0 +1,293 @@
+"""Throwaway servers for the end-to-end tests, all on 127.0.0.1 and under one temporary directory.
+
+A private MariaDB and a private Redis (so that stopping them never touches the shared ones), an sshd with its
+own keys, nginx and supervisord with the shipped configs (paths filled in). Each is started by a context
+manager that stops it in `finally`, whatever happens.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from tests.helpers import BASE_DIR, PYTHON, free_port
+
+VENV_BIN = Path(PYTHON).parent
+MYSQL_ACCOUNTS_SQL = BASE_DIR / "scripts" / "mysql-accounts.sql"
+
+
+def wait_for(check, *, seconds: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {seconds} s")
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float = 20) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- MariaDB ---------------------------------------------------------------------------------------------
+@dataclass
+class PrivateMariaDB:
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.workdir / "mysqld.sock"
+
+    def install(self) -> None:
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.workdir / 'data'}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+
+    def start(self) -> None:
+        log = open(self.workdir / "mariadbd.log", "ab")  # noqa: SIM115 - kept open by the child
+        self.process = subprocess.Popen(
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={self.workdir / 'data'}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=64M",
+                "--max-connections=151",
+                f"--pid-file={self.workdir / 'mariadbd.pid'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self.answers, seconds=60, what="private MariaDB")
+
+    def answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd exited: {(self.workdir / 'mariadbd.log').read_text()[-2000:]}")
+        result = subprocess.run(
+            ["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-uroot", "ping"],
+            capture_output=True,
+            timeout=10,
+        )
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=60)
+            self.process = None
+
+    def sql(self, statements: str) -> str:
+        result = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"],
+            input=statements,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+    def status(self, name: str) -> int:
+        """A global status counter, e.g. Connections or Threads_connected (this query's own connection included)."""
+        return int(self.sql(f"SHOW GLOBAL STATUS LIKE '{name}'").split()[1])
+
+    def bootstrap(self) -> None:
+        """root over TCP with no password (as the shared test server), the project's accounts, the control DB."""
+        self.sql(
+            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';"
+            "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+            "CREATE DATABASE IF NOT EXISTS miniplex_control CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+            + MYSQL_ACCOUNTS_SQL.read_text()
+        )
+
+
+@contextmanager
+def private_mariadb(workdir: Path) -> Iterator[PrivateMariaDB]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = PrivateMariaDB(workdir)
+    try:
+        server.install()
+        server.start()
+        server.bootstrap()
+        yield server
+    finally:
+        server.stop()
+
+
+# --- Redis -----------------------------------------------------------------------------------------------
+@dataclass
+class PrivateRedis:
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self.answers, seconds=30, what="private Redis")
+
+    def answers(self) -> bool:
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, timeout=5)
+        return result.stdout.strip() == "PONG"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
+@contextmanager
+def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = PrivateRedis(workdir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# --- The project's environment on the private servers ----------------------------------------------------
+def stack_env(mariadb: PrivateMariaDB, redis: PrivateRedis, **extra: str) -> dict[str, str]:
+    """Production settings (tests.e2e.settings = master + test views) on the private MariaDB and Redis."""
+    database = f"127.0.0.1:{mariadb.port}"
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "TENANT_", "DB_"))}
+    return {
+        **clean,
+        "DJANGO_SETTINGS_MODULE": "tests.e2e.settings",
+        "DJANGO_SECRET_KEY": "e2e-only-not-secret",
+        "CONTROL_DATABASE_URL": f"mysql://root@{database}/miniplex_control",
+        "TENANT_DB_MAIN_URL": f"mysql://miniplex_app:miniplex_app@{database}/",
+        "TENANT_DB_MAIN_DDL_URL": f"mysql://miniplex_ddl:miniplex_ddl@{database}/",
+        "TENANT_SECRETS_KEYS": "dGVzdC1vbmx5LWtleS1mb3ItbWluaXBsZXgtdGVzdHM=",
+        "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+        "DB_POOL_SIZE": "4",
+        "PYTHONPATH": str(BASE_DIR),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def manage(env: dict[str, str], *args: str, timeout: int = 180) -> str:
+    result = subprocess.run(
+        [PYTHON, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------
+def get(port: int, path: str, app_id: str | None = None, **headers: str) -> requests.Response:
+    if app_id is not None:
+        headers["X-AppID"] = app_id
+    return requests.get(f"http://127.0.0.1:{port}{path}", headers=headers, timeout=30)
+
+
+def wait_until_answers(port: int, path: str = "/healthz", *, seconds: float = 60, status: int = 200) -> None:
+    def answers() -> bool:
+        try:
+            return get(port, path).status_code == status
+        except requests.RequestException:
+            return False
+
+    wait_for(answers, seconds=seconds, what=f"127.0.0.1:{port}{path}")
+
+
+def run_load(spec: dict) -> dict:
+    """tests/e2e/load.py in its own process; its summary."""
+    result = subprocess.run(
+        [PYTHON, str(Path(__file__).with_name("load.py")), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=spec.get("limit", 300) + 60,
+        cwd=BASE_DIR,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+@contextmanager
+def started_load(spec: dict) -> Iterator[subprocess.Popen]:
+    """The same, in the background; the caller reads the summary with `load_summary` after the block's work."""
+    process = subprocess.Popen(
+        [PYTHON, str(Path(__file__).with_name("load.py")), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=BASE_DIR,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def load_summary(process: subprocess.Popen, *, timeout: float) -> dict:
+    stdout, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr[-3000:]
+    return json.loads(stdout)
+
+
+# --- gunicorn --------------------------------------------------------------------------------------------
+GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
+
+
+@contextmanager
+def running_gunicorn(env: dict[str, str], log_path: Path, *, workers: int) -> Iterator[int]:
+    """gunicorn with the shipped config on a free port, its output in a file (a pipe nobody reads would fill
+    up and block the workers); the port. Always stopped."""
+    port = free_port()
+    argv = [PYTHON, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(argv, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_answers(port, seconds=60)
+        yield port
+    finally:
+        stop_process(process, timeout=40)
