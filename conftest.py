@@ -13,12 +13,15 @@ from django.core.cache import caches
 from django.test.utils import setup_databases, teardown_databases
 
 from tests.helpers import SESSION_TENANTS, session_secret, tenant_databases_on_server
+from wechat.fake_server import FakeWeChatServer
 
 
 def _delete_cache_keys() -> None:
+    """This run's keys only: the caches' (`<prefix>:...`) and rq's (`<RQ_KEY_PREFIX>...`)."""
     client = caches["platform"].client.get_client()
-    for key in client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}*", count=1000):
-        client.delete(key)
+    for pattern in (f"{settings.CACHE_KEY_PREFIX}:*", f"{settings.RQ_KEY_PREFIX}*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
 
 
 def _drop_leftover_tenant_databases() -> None:
@@ -59,7 +62,7 @@ def tenant_db(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # no
 def _clean_after_test() -> None:
     from accounts.models import MiniProgramUser
     from core.tenant_context import activate_tenant
-    from tenants import cache
+    from tenants import activity, cache
     from tenants.models import Tenant
     from tenants.secrets import secret_encrypt
     from tenants.selectors import tenant_context_for
@@ -75,4 +78,35 @@ def _clean_after_test() -> None:
         with activate_tenant(tenant_context_for(tenant)):
             MiniProgramUser.objects.all().delete()
     cache.clear_local()
+    activity.clear_local()
     _delete_cache_keys()
+
+
+# --- The fake WeChat server: one on 127.0.0.1 per session, knowing the session tenants' secrets -------------
+
+
+def register_session_apps(server: FakeWeChatServer) -> None:
+    for app_id in SESSION_TENANTS:
+        server.control.register_app(app_id, session_secret(app_id), unionid=True)
+
+
+@pytest.fixture(scope="session")
+def wechat_server() -> Iterator[FakeWeChatServer]:
+    server = FakeWeChatServer()
+    server.start()
+    register_session_apps(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wechat(wechat_server: FakeWeChatServer, settings, tenant_db: None) -> Iterator[FakeWeChatServer]:  # noqa: ANN001
+    """The fake server, with this test's settings pointing at it; faults and tokens reset afterwards."""
+    settings.WECHAT_API_BASE = wechat_server.base_url
+    settings.WECHAT_TIMEOUT_SECONDS = 1.0
+    from accounts.wechat_access import access_token_holder
+
+    access_token_holder.cache_clear()
+    yield wechat_server
+    wechat_server.control.reset()
+    register_session_apps(wechat_server)

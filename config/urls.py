@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("platform/v1/", include("api.platform_urls")),
     path("", include("api.urls")),
 ]
 

@@ -1,8 +1,27 @@
-"""The tenant registry in Django admin: read and search; the AppSecret is never shown."""
+"""The tenant registry in Django admin: onboard, suspend, resume, rotate the AppSecret, retire.
 
-from django.contrib import admin
+Every write goes through tenants.services; the AppSecret is write-only and never shown. A tenant's own
+data (its users) is read in that tenant's context, one tenant at a time, read-only.
+"""
 
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core.exceptions import ApplicationError
+from tenants.admin_forms import OnboardForm, RetireForm, RotateSecretForm
+from tenants.facts import tenant_facts_get
 from tenants.models import Tenant
+from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
+
+USERS_SHOWN = 100
 
 
 @admin.register(Tenant)
@@ -11,13 +30,136 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["status", "db_server"]
     search_fields = ["app_id", "name"]
     # app_secret_encrypted is not editable and not listed: neither it nor the secret reaches a page.
-    fields = ["app_id", "name", "status", "db_server", "db_name", "created_at", "updated_at"]
-    readonly_fields = ["app_id", "status", "db_server", "db_name", "created_at", "updated_at"]
+    fields = ["app_id", "name", "status", "db_server", "db_name", "has_secret", "provisioning", "facts"]
+    readonly_fields = ["app_id", "status", "db_server", "db_name", "has_secret", "provisioning", "facts"]
+    actions = ["suspend_selected", "resume_selected"]
+    change_form_template = "admin/tenants/tenant/change_form.html"
 
     @admin.display(boolean=True, description="AppSecret set")
     def has_secret(self, tenant: Tenant) -> bool:
         return tenant.has_secret
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        # Creating a tenant means creating its database: `manage.py create_tenant` does that.
+    @admin.display(description="Provisioning job")
+    def provisioning(self, tenant: Tenant) -> str:
+        from tenants.jobs.selectors import job_fetch
+
+        if not tenant.provisioning_job_id:
+            return "-"
+        job = job_fetch(job_id=tenant.provisioning_job_id)
+        if job is None:
+            return f"{tenant.provisioning_job_id}: expired"
+        failure = job.failure or {}
+        reason = f" ({failure.get('code')}: {failure.get('message')})" if failure else ""
+        return f"{job.id}: {job.get_status().value}{reason}"
+
+    @admin.display(description="Facts")
+    def facts(self, tenant: Tenant) -> str:
+        facts = tenant_facts_get(tenant=tenant)
+        return format_html(
+            "users: {} · database: {} bytes · jobs queued: {} · jobs failed: {} · last request: {}",
+            "-" if facts.users is None else facts.users,
+            "-" if facts.database_bytes is None else facts.database_bytes,
+            facts.jobs_queued,
+            facts.jobs_failed,
+            facts.last_request_at or "never",
+        )
+
+    # --- actions on the list ------------------------------------------------------------------------------
+
+    @admin.action(description="Suspend the selected tenants")
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        self._each(request, queryset, tenant_suspend, "suspended")
+
+    @admin.action(description="Resume the selected tenants")
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        self._each(request, queryset, tenant_resume, "resumed")
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], service: Any, done: str) -> None:
+        for tenant in queryset:
+            service(app_id=tenant.app_id)
+            self.message_user(request, f"{tenant.app_id} {done}.", messages.SUCCESS)
+
+    # --- pages of their own ---------------------------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        own = [
+            path("<path:object_id>/rotate-secret/", self._view(self.rotate_secret_view), name="tenants_tenant_secret"),
+            path("<path:object_id>/retire/", self._view(self.retire_view), name="tenants_tenant_retire"),
+            path("<path:object_id>/users/", self._view(self.users_view), name="tenants_tenant_users"),
+        ]
+        return own + super().get_urls()
+
+    def _view(self, view: Any) -> Any:
+        return self.admin_site.admin_view(view)
+
+    def _page(self, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context}
+        return TemplateResponse(request, f"admin/tenants/tenant/{template}", context)
+
+    def _tenant_for_change(self, request: HttpRequest, object_id: str) -> Tenant:
+        tenant = get_object_or_404(Tenant, pk=object_id)
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        return tenant
+
+    def _change_url(self, tenant: Tenant) -> str:
+        return reverse("admin:tenants_tenant_change", args=[tenant.pk])
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        """Onboarding in one form: the row at once, the database in a platform job the change page follows."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = OnboardForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                tenant = tenant_onboard(**form.cleaned_data)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"{tenant.app_id} registered; its database is being provisioned.")
+                return HttpResponseRedirect(self._change_url(tenant))
+        return self._page(request, "onboard.html", "Onboard a mini-program", form=form)
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        tenant = self._tenant_for_change(request, object_id)
+        form = RotateSecretForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                tenant_rotate_secret(app_id=tenant.app_id, app_secret=form.cleaned_data["app_secret"])
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"{tenant.app_id}: the new AppSecret was accepted by WeChat and stored.")
+                return HttpResponseRedirect(self._change_url(tenant))
+        return self._page(
+            request, "rotate_secret.html", f"Rotate the AppSecret of {tenant.app_id}", form=form, tenant=tenant
+        )
+
+    def retire_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Two steps: this page explains what goes, and retiring needs the AppID typed again."""
+        tenant = self._tenant_for_change(request, object_id)
+        if not request.user.has_perm("tenants.delete_tenant"):
+            raise PermissionDenied
+        form = RetireForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                tenant_retire(app_id=tenant.app_id, confirm_app_id=form.cleaned_data["confirm_app_id"])
+            except ApplicationError as error:
+                form.add_error("confirm_app_id", error.message)
+            else:
+                self.message_user(request, f"{tenant.app_id} retired: its database, registry row and jobs are gone.")
+                return HttpResponseRedirect(reverse("admin:tenants_tenant_changelist"))
+        facts = tenant_facts_get(tenant=tenant)
+        return self._page(request, "retire.html", f"Retire {tenant.app_id}", form=form, tenant=tenant, facts=facts)
+
+    def users_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The tenant's users, read in its own context; read-only."""
+        from accounts.selectors import users_list
+
+        tenant = self._tenant_for_change(request, object_id)
+        users = users_list(tenant=tenant, limit=USERS_SHOWN)
+        return self._page(request, "users.html", f"Users of {tenant.app_id}", tenant=tenant, users=users)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Django's delete would leave the database and the jobs behind: retiring (its own page) is the way.
         return False

@@ -31,3 +31,22 @@ class UnknownDatabaseServer(ApplicationError):
     code = "unknown_database_server"
     message = "No tenant database server has this name."
     status = 400
+
+
+class TenantExists(ApplicationError):
+    code = "tenant_exists"
+    message = "A mini-program with this AppID is registered already."
+    status = 409
+
+
+class RetireNotConfirmed(ApplicationError):
+    code = "confirmation_mismatch"
+    message = "Type the AppID again, exactly, to confirm the retirement."
+    status = 400
+
+
+class SecretRejected(ApplicationError):
+    """WeChat refused to give a token for the AppID and AppSecret: the message says what to fix."""
+
+    code = "wechat_secret_rejected"
+    status = 400

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from core.exceptions import ApplicationError, ServiceUnavailable
 from core.responses import error_response
 from core.tenant_context import reset_current_tenant, set_current_tenant
+from tenants.activity import tenant_touch
 from tenants.selectors import tenant_resolve
 
 
@@ -32,6 +33,7 @@ class TenantMiddleware:
         except (OperationalError, InterfaceError):
             return error_response(ServiceUnavailable("The tenant registry is unreachable; retry shortly."))
         request.tenant = tenant
+        tenant_touch(app_id=tenant.app_id)
         # Set and reset here, in one frame: the tenant never outlives the request or leaks to the next one
         # served by this thread or greenlet.
         token = set_current_tenant(tenant)

@@ -18,6 +18,8 @@ class Tenant(models.Model):
     db_name = models.CharField(max_length=64, unique=True)
     # Fernet token of the AppSecret (tenants.secrets); never shown by an API, an admin page or a log line.
     app_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    # The platform job that creates and migrates the database (admin page and API show its progress).
+    provisioning_job_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

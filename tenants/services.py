@@ -3,14 +3,16 @@
 import logging
 
 from django.conf import settings
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 
 from core.tenant_context import tenant_ddl_alias
 from tenants import cache
+from tenants.activity import tenant_activity_forget
 from tenants.app_ids import app_id_validate, tenant_db_name
-from tenants.exceptions import UnknownDatabaseServer
+from tenants.exceptions import RetireNotConfirmed, TenantExists, UnknownDatabaseServer
 from tenants.models import Tenant
 from tenants.schema import tenant_schema_migrate
+from tenants.secret_check import secret_check
 from tenants.secrets import secret_encrypt
 from tenants.selectors import tenant_get
 
@@ -28,9 +30,7 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
     half-way finds the server and database it chose, and the database is only ever created IF NOT EXISTS.
     """
     app_id = app_id_validate(app_id)
-    server = server or settings.TENANT_DB_DEFAULT_SERVER
-    if server not in settings.TENANT_DB_SERVER_NAMES:
-        raise UnknownDatabaseServer(f"No tenant database server is named {server!r}.")
+    server = _checked_server(server)
     tenant, created = Tenant.objects.get_or_create(
         app_id=app_id, defaults={"name": name, "db_server": server, "db_name": tenant_db_name(app_id)}
     )
@@ -44,6 +44,52 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
     if tenant.status == Tenant.Status.PROVISIONING:
         _set_status(tenant, Tenant.Status.ACTIVE)
     logger.info("tenant %s provisioned on %s/%s", app_id, tenant.db_server, tenant.db_name)
+    return tenant
+
+
+def _checked_server(server: str | None) -> str:
+    server = server or settings.TENANT_DB_DEFAULT_SERVER
+    if server not in settings.TENANT_DB_SERVER_NAMES:
+        raise UnknownDatabaseServer(f"No tenant database server is named {server!r}.")
+    return server
+
+
+def tenant_onboard(*, app_id: str, name: str, server: str | None = None, app_secret: str | None = None) -> Tenant:
+    """Registers a new tenant at once and provisions its database in a platform job (tenant.provisioning_job_id).
+
+    A duplicate AppID is refused (TenantExists); `create_tenant` is the command that completes a half-made one.
+    An AppSecret, when given, is checked against WeChat first (SecretRejected says what to fix).
+    """
+    from tenants.jobs import enqueue
+    from tenants.provisioning import provision_tenant_job
+
+    app_id = app_id_validate(app_id)
+    server = _checked_server(server)
+    if Tenant.objects.filter(app_id=app_id).exists():
+        raise TenantExists()
+    if app_secret:
+        secret_check(app_id=app_id, app_secret=app_secret)
+    secret = secret_encrypt(app_secret) if app_secret else ""
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                app_id=app_id, name=name, db_server=server, db_name=tenant_db_name(app_id), app_secret_encrypted=secret
+            )
+            # Enqueued when this transaction commits, so the job always finds its row.
+            tenant.provisioning_job_id = enqueue(provision_tenant_job, platform=True, app_id=app_id)
+            tenant.save(update_fields=["provisioning_job_id"])
+    except IntegrityError:
+        raise TenantExists() from None
+    logger.info("tenant %s registered on %s; provisioning job %s", app_id, server, tenant.provisioning_job_id)
+    return tenant
+
+
+def tenant_rotate_secret(*, app_id: str, app_secret: str) -> Tenant:
+    """Stores a new AppSecret once WeChat has accepted it (a token fetched with it); the old one stays otherwise."""
+    tenant = tenant_get(app_id=app_id)
+    secret_check(app_id=tenant.app_id, app_secret=app_secret)
+    tenant_set_secret(tenant=tenant, app_secret=app_secret)
+    logger.info("tenant %s: AppSecret rotated", tenant.app_id)
     return tenant
 
 
@@ -68,11 +114,22 @@ def tenant_resume(*, app_id: str) -> Tenant:
 
 
 def tenant_drop(*, app_id: str) -> None:
-    """Drops the tenant's database, its registry row and its cached entries."""
+    """Drops the tenant's database, its registry row, its cached entries and its jobs."""
+    from tenants.jobs import jobs_purge_for_tenant
+
     tenant = tenant_get(app_id=app_id)
-    # Suspended first, so no request is served from a database that is going away.
+    # Suspended first, so no request is served from a database that is going away (and no job runs on it).
     _set_status(tenant, Tenant.Status.SUSPENDED)
+    jobs_purge_for_tenant(app_id=tenant.app_id)
     _server_ddl(tenant.db_server).drop_tenant_database(tenant.db_name)
     tenant.delete()
     cache.evict(app_id)
+    tenant_activity_forget(app_id=app_id)
     logger.info("tenant %s dropped (%s/%s)", app_id, tenant.db_server, tenant.db_name)
+
+
+def tenant_retire(*, app_id: str, confirm_app_id: str) -> None:
+    """tenant_drop, once the AppID has been typed again: retiring deletes the tenant's data for good."""
+    if confirm_app_id.strip() != app_id:
+        raise RetireNotConfirmed()
+    tenant_drop(app_id=app_id)

@@ -1,6 +1,7 @@
 """Helpers the tests share: the MySQL admin connection, query counting, subprocesses of the project."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -54,9 +55,12 @@ def mysql_rows(sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def tenant_databases_on_server() -> set[str]:
-    """The tenant databases of the test prefix that exist on the server now."""
-    prefix = settings.TENANT_DB_PREFIX.replace("_", r"\_")
-    return {name for (name,) in mysql_rows("SHOW DATABASES LIKE %s", (prefix + "%",))}
+    """This run's tenant databases on the server now: the prefix followed by nothing but an AppID."""
+    prefix = settings.TENANT_DB_PREFIX
+    like = prefix.replace("_", r"\_") + "%"
+    names = {name for (name,) in mysql_rows("SHOW DATABASES LIKE %s", (like,))}
+    # Another run's databases (mp_test_<run>_wx...) share the LIKE pattern but not this shape.
+    return {name for name in names if re.fullmatch(settings.TENANT_APP_ID_PATTERN, name[len(prefix) :], re.ASCII)}
 
 
 class QueryLog:

@@ -5,7 +5,7 @@ from accounts.models import MiniProgramUser
 from core.tenant_context import activate_tenant
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
-from tests.helpers import SESSION_TENANTS, mysql_rows
+from tests.helpers import SESSION_TENANTS, mysql_rows, tenant_databases_on_server
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
 
@@ -18,17 +18,19 @@ def test_emoji_and_rare_han_characters_survive_a_write_and_a_read():
 
 
 def test_every_tenant_database_is_utf8mb4_unicode_ci():
-    prefix = settings.TENANT_DB_PREFIX.replace("_", r"\_")
+    names = tenant_databases_on_server()
+    assert names == {f"{settings.TENANT_DB_PREFIX}{app_id}" for app_id in SESSION_TENANTS}
+    placeholders = ", ".join(["%s"] * len(names))
     rows = mysql_rows(
-        "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
-        "WHERE SCHEMA_NAME LIKE %s",
-        (prefix + "%",),
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+        f"WHERE SCHEMA_NAME IN ({placeholders})",
+        tuple(names),
     )
-    assert {name for name, _, _ in rows} == {f"{settings.TENANT_DB_PREFIX}{app_id}" for app_id in SESSION_TENANTS}
-    assert {(charset, collation) for _, charset, collation in rows} == {("utf8mb4", "utf8mb4_unicode_ci")}
+    assert rows == [("utf8mb4", "utf8mb4_unicode_ci")] * len(names)
     columns = mysql_rows(
         "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS "
-        "WHERE TABLE_SCHEMA LIKE %s AND TABLE_NAME = 'accounts_miniprogramuser' AND COLLATION_NAME IS NOT NULL",
-        (prefix + "%",),
+        f"WHERE TABLE_SCHEMA IN ({placeholders}) AND TABLE_NAME = 'accounts_miniprogramuser' "
+        "AND COLLATION_NAME IS NOT NULL",
+        tuple(names),
     )
     assert columns == [("utf8mb4_unicode_ci",)]

@@ -1,39 +1,8 @@
-"""The API tests' WeChat: one fake server on 127.0.0.1 per session, knowing the session tenants' secrets."""
+"""The API tests' client; the fake WeChat server fixtures (`wechat`) are in the root conftest.py."""
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from django.test import Client
-
-from accounts.wechat_access import access_token_holder
-from tests.helpers import SESSION_TENANTS, session_secret
-from wechat.fake_server import FakeWeChatServer
-
-
-def register_session_apps(server: FakeWeChatServer) -> None:
-    for app_id in SESSION_TENANTS:
-        server.control.register_app(app_id, session_secret(app_id), unionid=True)
-
-
-@pytest.fixture(scope="session")
-def wechat_server() -> Iterator[FakeWeChatServer]:
-    server = FakeWeChatServer()
-    server.start()
-    register_session_apps(server)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def wechat(wechat_server: FakeWeChatServer, settings, tenant_db: None) -> Iterator[FakeWeChatServer]:  # noqa: ANN001
-    """The fake server, with this test's settings pointing at it; faults and tokens reset afterwards."""
-    settings.WECHAT_API_BASE = wechat_server.base_url
-    settings.WECHAT_TIMEOUT_SECONDS = 1.0
-    access_token_holder.cache_clear()
-    yield wechat_server
-    wechat_server.control.reset()
-    register_session_apps(wechat_server)
 
 
 class TenantClient:

@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
@@ -29,7 +30,7 @@ INSTALLED_APPS = [
 
 # Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
 # must be in exactly one list; tenants.apps checks this at start-up.
-CONTROL_APPS = ["admin", "auth", "contenttypes", "sessions", "tenants", "django_rq"]
+CONTROL_APPS = ["admin", "auth", "authtoken", "contenttypes", "sessions", "tenants", "django_rq"]
 TENANT_APPS = ["accounts"]
 
 MIDDLEWARE = [

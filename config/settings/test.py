@@ -3,21 +3,28 @@
 The suite runs on this module; a deployed test environment sets the same variables to its own servers.
 """
 
+import os
+
 from config.env import set_defaults
+
+# MINIPLEX_TEST_RUN (set by `./dev test`) gives one run's databases and keys names of their own, so two runs
+# on one machine never drop each other's databases; unset, the names are the plain ones below.
+_RUN = os.environ.get("MINIPLEX_TEST_RUN", "")
+_SUFFIX = f"_{_RUN}" if _RUN else ""
 
 set_defaults(
     {
         "DJANGO_SECRET_KEY": "test-only-not-secret-miniplex",
-        "CONTROL_DATABASE_URL": "mysql://root@127.0.0.1:3306/miniplex_control",
+        "CONTROL_DATABASE_URL": f"mysql://root@127.0.0.1:3306/miniplex_control{_SUFFIX}",
         "TENANT_DB_MAIN_URL": "mysql://miniplex_app:miniplex_app@127.0.0.1:3306/",
         "TENANT_DB_MAIN_DDL_URL": "mysql://miniplex_ddl:miniplex_ddl@127.0.0.1:3306/",
-        "TENANT_DB_PREFIX": "mp_test_",
+        "TENANT_DB_PREFIX": f"mp_test{_SUFFIX}_",
         "TENANT_SECRETS_KEYS": "dGVzdC1vbmx5LWtleS1mb3ItbWluaXBsZXgtdGVzdHM=",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "CACHE_KEY_PREFIX": "miniplex-test",
+        "CACHE_KEY_PREFIX": f"miniplex-test{_SUFFIX}",
         # rq's keys of the test environment stay apart from a real deployment's on the same Redis (and
         # under CACHE_KEY_PREFIX, so the suite's clean-up of "miniplex-test*" keys removes them too).
-        "RQ_KEY_PREFIX": "miniplex-test-rq",
+        "RQ_KEY_PREFIX": f"miniplex-test{_SUFFIX}-rq",
     }
 )
 

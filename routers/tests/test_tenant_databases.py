@@ -4,6 +4,7 @@ from django.db import DatabaseError, connections, transaction
 from accounts.models import MiniProgramUser
 from core.tenant_context import TenantNotActive, activate_tenant, tenant_db_alias
 from routers.backends.tenant import TenantSwitchInTransaction, WrongTenantServer
+from tenants.app_ids import tenant_db_name
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B, log_queries
@@ -75,7 +76,7 @@ def test_a_transaction_opened_before_its_first_statement_may_serve_the_next_tena
 
 
 def test_a_tenant_context_naming_another_server_is_refused():
-    wrong = tenant_context_for(Tenant(app_id=TENANT_A, db_name=f"mp_test_{TENANT_A}", db_server="elsewhere"))
+    wrong = tenant_context_for(Tenant(app_id=TENANT_A, db_name=tenant_db_name(TENANT_A), db_server="elsewhere"))
     with activate_tenant(wrong), pytest.raises(WrongTenantServer):
         connections[tenant_db_alias("main")].cursor()
 
@@ -90,7 +91,7 @@ def test_a_reconnected_session_is_pointed_at_the_tenant_again():
         assert MiniProgramUser.objects.count() == 0
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT DATABASE()")
-            assert cursor.fetchone()[0] == f"mp_test_{TENANT_B}"
+            assert cursor.fetchone()[0] == tenant_db_name(TENANT_B)
 
 
 def test_the_runtime_user_reads_and_writes_rows_but_cannot_change_schemas():

@@ -10,7 +10,14 @@ from tenants.jobs.exceptions import JobNotFound, JobTenantRefused
 from tenants.jobs.job import META_APP_ID, META_FAILURE, TenantJob
 from tenants.jobs.purge import jobs_purge_for_tenant
 from tenants.jobs.queue import enqueue, get_connection, get_queue
-from tenants.jobs.selectors import FailedJob, JobState, failed_jobs_list, job_get_for_tenant, job_state_get
+from tenants.jobs.selectors import (
+    FailedJob,
+    JobState,
+    failed_jobs_list,
+    job_get_for_tenant,
+    job_state_get,
+    platform_job_state_get,
+)
 from tenants.jobs.services import failed_job_requeue, failed_jobs_requeue
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "get_connection",
     "get_queue",
     "jobs_purge_for_tenant",
+    "platform_job_state_get",
     "job_get_for_tenant",
     "job_state_get",
 ]

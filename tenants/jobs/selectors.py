@@ -58,7 +58,18 @@ def job_get_for_tenant(*, job_id: str) -> TenantJob:
 
 
 def job_state_get(*, job_id: str) -> JobState:
-    job = job_get_for_tenant(job_id=job_id)
+    return _state_of(job_get_for_tenant(job_id=job_id))
+
+
+def platform_job_state_get(*, job_id: str) -> JobState:
+    """A platform job's state (for platform admins); a tenant's job id is JobNotFound here."""
+    job = job_fetch(job_id=job_id)
+    if job is None or not job.is_platform:
+        raise JobNotFound()
+    return _state_of(job)
+
+
+def _state_of(job: TenantJob) -> JobState:
     status = job.get_status()
     return JobState(
         id=job.id,

@@ -45,6 +45,15 @@ class DatabaseWrapper(TenantServerMixin, PooledConnectionMixin, mysql.DatabaseWr
             self.connection.select_db(db_name)
             setattr(self.connection, SELECTED, wanted)
 
+    def tenant_database_size(self) -> int:
+        """Bytes of data and indexes in the active tenant's database (as InnoDB reports them)."""
+        with self.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE()"
+            )
+            return int(cursor.fetchone()[0])
+
     # --- DDL, used through the tenant_<server>_ddl alias by the tenant commands only ----------------------
 
     def server_connection(self) -> Any:

@@ -43,6 +43,11 @@ class DatabaseWrapper(TenantServerMixin, sqlite.DatabaseWrapper):
     def is_in_memory_db(self) -> bool:
         return False
 
+    def tenant_database_size(self) -> int:
+        """Bytes of the active tenant's database file."""
+        path = self.tenant_database_path(self.active_tenant().db_name)
+        return path.stat().st_size if path.exists() else 0
+
     def create_tenant_database(self, db_name: str) -> None:
         # The file itself appears on first connect; the directory must exist.
         self.tenant_database_path(db_name).parent.mkdir(parents=True, exist_ok=True)

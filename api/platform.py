@@ -1,0 +1,131 @@
+"""/platform/v1/: the staff-only API of platform admins (Django staff users, by session or by token)."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.jobs import JobApi
+from tenants.facts import tenant_facts_get
+from tenants.jobs import platform_job_state_get
+from tenants.selectors import tenant_get, tenant_list
+from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
+
+
+class PlatformApi(APIView):
+    # Token first: its WWW-Authenticate header makes a missing credential 401, not 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAdminUser]
+
+
+class TenantOutputSerializer(serializers.Serializer):
+    """A registry row; the AppSecret is never part of it, only whether one is set."""
+
+    app_id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    db_server = serializers.CharField()
+    db_name = serializers.CharField()
+    has_secret = serializers.BooleanField()
+    provisioning_job_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TenantFactsSerializer(serializers.Serializer):
+    users = serializers.IntegerField(allow_null=True)
+    database_bytes = serializers.IntegerField(allow_null=True)
+    jobs_queued = serializers.IntegerField()
+    jobs_failed = serializers.IntegerField()
+    last_request_at = serializers.DateTimeField(allow_null=True)
+
+
+class TenantListApi(PlatformApi):
+    class InputSerializer(serializers.Serializer):
+        app_id = serializers.CharField(max_length=64)
+        name = serializers.CharField(max_length=100)
+        db_server = serializers.CharField(max_length=64, required=False)
+        app_secret = serializers.CharField(max_length=128, required=False, write_only=True)
+
+    class CreatedSerializer(serializers.Serializer):
+        tenant = TenantOutputSerializer()
+        job_id = serializers.CharField()
+        job_url = serializers.CharField()
+
+    @extend_schema(responses=TenantOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(TenantOutputSerializer(tenant_list(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={202: CreatedSerializer})
+    def post(self, request: Request) -> Response:
+        """Registers the tenant at once and provisions its database in a platform job: follow job_url."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = tenant_onboard(
+            app_id=data["app_id"], name=data["name"], server=data.get("db_server"), app_secret=data.get("app_secret")
+        )
+        job_url = f"/platform/v1/jobs/{tenant.provisioning_job_id}"
+        body = {"tenant": tenant, "job_id": tenant.provisioning_job_id, "job_url": job_url}
+        return Response(self.CreatedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TenantDetailApi(PlatformApi):
+    class OutputSerializer(TenantOutputSerializer):
+        facts = TenantFactsSerializer()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, app_id: str) -> Response:
+        tenant = tenant_get(app_id=app_id)
+        tenant.facts = tenant_facts_get(tenant=tenant)
+        return Response(self.OutputSerializer(tenant).data)
+
+
+class TenantSuspendApi(PlatformApi):
+    service = staticmethod(tenant_suspend)
+
+    @extend_schema(request=None, responses=TenantOutputSerializer)
+    def post(self, request: Request, app_id: str) -> Response:
+        return Response(TenantOutputSerializer(type(self).service(app_id=app_id)).data)
+
+
+class TenantResumeApi(TenantSuspendApi):
+    service = staticmethod(tenant_resume)
+
+
+class TenantSecretApi(PlatformApi):
+    class InputSerializer(serializers.Serializer):
+        app_secret = serializers.CharField(max_length=128, write_only=True)
+
+    @extend_schema(request=InputSerializer, responses=TenantOutputSerializer)
+    def post(self, request: Request, app_id: str) -> Response:
+        """Checks the new AppSecret with WeChat (a token is fetched with it), then stores it encrypted."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = tenant_rotate_secret(app_id=app_id, app_secret=serializer.validated_data["app_secret"])
+        return Response(TenantOutputSerializer(tenant).data)
+
+
+class TenantRetireApi(PlatformApi):
+    class InputSerializer(serializers.Serializer):
+        confirm_app_id = serializers.CharField(max_length=64, help_text="The AppID again, to confirm.")
+
+    @extend_schema(request=InputSerializer, responses={204: inline_serializer("Retired", {})})
+    def post(self, request: Request, app_id: str) -> Response:
+        """Drops the database, the registry row, the cached entries and the jobs of the tenant."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant_get(app_id=app_id)  # 404 for an unknown AppID, before the confirmation is judged
+        tenant_retire(app_id=app_id, confirm_app_id=serializer.validated_data["confirm_app_id"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PlatformJobApi(PlatformApi):
+    """A platform job's state, such as a tenant's provisioning."""
+
+    @extend_schema(responses=JobApi.OutputSerializer)
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobApi.OutputSerializer(platform_job_state_get(job_id=job_id)).data)

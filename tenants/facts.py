@@ -1,0 +1,53 @@
+"""Per-tenant facts for the admin page and the platform API: users, database size, jobs, last request."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connections
+
+from core.tenant_context import activate_tenant
+from tenants.activity import tenant_last_request
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
+
+
+@dataclass(frozen=True)
+class TenantFacts:
+    users: int | None
+    database_bytes: int | None
+    jobs_queued: int
+    jobs_failed: int
+    last_request_at: datetime | None
+
+
+def tenant_facts_get(*, tenant: Tenant) -> TenantFacts:
+    """Read in the tenant's own context, one tenant at a time; a tenant still provisioning has no database yet."""
+    users = database_bytes = None
+    if tenant.status != Tenant.Status.PROVISIONING:
+        users, database_bytes = _database_facts(tenant)
+    queued, failed = _job_counts(tenant.app_id)
+    return TenantFacts(users, database_bytes, queued, failed, tenant_last_request(app_id=tenant.app_id))
+
+
+def _database_facts(tenant: Tenant) -> tuple[int, int]:
+    from accounts.models import MiniProgramUser
+
+    context = tenant_context_for(tenant)
+    with activate_tenant(context):
+        return MiniProgramUser.objects.count(), connections[context.db_alias].tenant_database_size()
+
+
+def _job_counts(app_id: str) -> tuple[int, int]:
+    from rq.registry import FailedJobRegistry
+
+    from tenants.jobs import TenantJob, get_connection, get_queue
+
+    queue = get_queue()
+    queued = TenantJob.fetch_many(queue.get_job_ids(), connection=get_connection())
+    failed_ids = FailedJobRegistry(queue=queue, job_class=TenantJob).get_job_ids()
+    failed = TenantJob.fetch_many(failed_ids, connection=get_connection())
+    return _count_of(queued, app_id), _count_of(failed, app_id)
+
+
+def _count_of(jobs: list, app_id: str) -> int:
+    return sum(1 for job in jobs if job is not None and job.app_id == app_id)
