@@ -76,8 +76,12 @@ class TenantAdmin(admin.ModelAdmin):
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], service: Any, done: str) -> None:
         for tenant in queryset:
-            service(app_id=tenant.app_id)
-            self.message_user(request, f"{tenant.app_id} {done}.", messages.SUCCESS)
+            try:
+                service(app_id=tenant.app_id)
+            except ApplicationError as error:
+                self.message_user(request, f"{tenant.app_id}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{tenant.app_id} {done}.", messages.SUCCESS)
 
     # --- pages of their own ---------------------------------------------------------------------------------
 

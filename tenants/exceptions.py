@@ -39,6 +39,12 @@ class TenantExists(ApplicationError):
     status = 409
 
 
+class TenantNotReady(ApplicationError):
+    code = "tenant_not_ready"
+    message = "This mini-program is still being provisioned."
+    status = 409
+
+
 class RetireNotConfirmed(ApplicationError):
     code = "confirmation_mismatch"
     message = "Type the AppID again, exactly, to confirm the retirement."

@@ -1,4 +1,4 @@
-"""Writes to the tenant registry and the tenant databases: provision, migrate, suspend, resume, drop."""
+"""Writes to the tenant registry and the tenant databases: provision, onboard, suspend, resume, rotate, drop."""
 
 import logging
 
@@ -9,7 +9,7 @@ from core.tenant_context import tenant_ddl_alias
 from tenants import cache
 from tenants.activity import tenant_activity_forget
 from tenants.app_ids import app_id_validate, tenant_db_name
-from tenants.exceptions import RetireNotConfirmed, TenantExists, UnknownDatabaseServer
+from tenants.exceptions import RetireNotConfirmed, TenantExists, TenantNotReady, UnknownDatabaseServer
 from tenants.models import Tenant
 from tenants.schema import tenant_schema_migrate
 from tenants.secret_check import secret_check
@@ -110,7 +110,11 @@ def tenant_suspend(*, app_id: str) -> Tenant:
 
 
 def tenant_resume(*, app_id: str) -> Tenant:
-    return _set_status(tenant_get(app_id=app_id), Tenant.Status.ACTIVE)
+    tenant = tenant_get(app_id=app_id)
+    if tenant.status == Tenant.Status.PROVISIONING:
+        # Its database may not exist yet: the provisioning job makes it active when it is done.
+        raise TenantNotReady()
+    return _set_status(tenant, Tenant.Status.ACTIVE)
 
 
 def tenant_drop(*, app_id: str) -> None:

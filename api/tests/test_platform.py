@@ -152,6 +152,12 @@ def test_suspend_and_resume(staff):
     assert Client().get("/api/v1/ping", headers={"X-AppID": TENANT_B}).status_code == 200
 
 
+def test_a_tenant_still_provisioning_cannot_be_resumed_into_service(staff, queue_name):
+    staff.post("tenants", {"app_id": NEW_APP_ID, "name": "not ready"})
+    assert_error(staff.post(f"tenants/{NEW_APP_ID}/resume"), 409, "tenant_not_ready")
+    assert Tenant.objects.get(app_id=NEW_APP_ID).status == "provisioning"
+
+
 def test_rotate_secret_checks_with_wechat_first(staff, wechat):
     wechat.control.fail_next("/cgi-bin/stable_token", errcode=40164, app_id=TENANT_A)
     response = staff.post(f"tenants/{TENANT_A}/secret", {"app_secret": "candidate"})
