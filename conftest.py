@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 
 from tests.helpers import SESSION_TENANTS, session_secret, tenant_databases_on_server
@@ -110,3 +111,26 @@ def wechat(wechat_server: FakeWeChatServer, settings, tenant_db: None) -> Iterat
     yield wechat_server
     wechat_server.control.reset()
     register_session_apps(wechat_server)
+
+
+# --- Shared by the admin, platform and worker tests ------------------------------------------------------
+
+
+@pytest.fixture
+def queue_name(settings) -> str:  # noqa: ANN001
+    """A job queue of this test's own (tests.workers); its workers get the same name."""
+    from tests.workers import use_test_queue
+
+    return use_test_queue(settings)
+
+
+@pytest.fixture
+def admin_client(tenant_db: None) -> Iterator[Client]:
+    """A superuser logged in to Django admin (overrides pytest-django's, which wants its own database set-up)."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_superuser("platform-admin", "admin@example.com", "pw-for-tests")
+    client = Client()
+    client.force_login(user)
+    yield client
+    user.delete()

@@ -14,16 +14,11 @@ from tenants.models import Tenant
 from tenants.secrets import secret_decrypt
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B, session_secret, tenant_databases_on_server
-from tests.workers import jobs_queue, running_workers, use_test_queue, wait_for
+from tests.workers import jobs_queue, running_workers, wait_for
 
 pytestmark = pytest.mark.usefixtures("wechat")
 NEW_APP_ID = "wx00000000000000f7"
 NEW_SECRET = "platform-new-secret-0123"
-
-
-@pytest.fixture
-def queue_name(settings):
-    return use_test_queue(settings)
 
 
 class PlatformClient:

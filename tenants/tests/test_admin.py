@@ -12,25 +12,11 @@ from tenants.models import Tenant
 from tenants.secrets import secret_decrypt
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B, session_secret, tenant_databases_on_server
-from tests.workers import jobs_queue, running_workers, use_test_queue, wait_for
+from tests.workers import jobs_queue, running_workers, wait_for
 
 pytestmark = pytest.mark.usefixtures("wechat")
 NEW_APP_ID = "wx00000000000000f6"
 NEW_SECRET = "new-app-secret-0123456789"
-
-
-@pytest.fixture
-def queue_name(settings):
-    return use_test_queue(settings)
-
-
-@pytest.fixture
-def admin_client():
-    user = User.objects.create_superuser("platform-admin", "admin@example.com", "pw-for-tests")
-    client = Client()
-    client.force_login(user)
-    yield client
-    user.delete()
 
 
 def tenant(app_id):

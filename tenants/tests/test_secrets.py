@@ -3,8 +3,6 @@
 import logging
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from tenants.models import Tenant
 from tenants.secrets import secret_decrypt
@@ -13,15 +11,6 @@ from tests.helpers import TENANT_A
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
 SECRET = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-def admin_client():
-    user = User.objects.create_superuser("root-admin", "admin@example.com", "pw-for-tests")
-    client = Client()
-    client.force_login(user)
-    yield client
-    user.delete()
 
 
 def test_the_secret_is_stored_encrypted_and_decrypts_back():
