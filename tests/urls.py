@@ -14,4 +14,5 @@ urlpatterns = [
     path("test/users/count-api", views.UsersCountApi.as_view()),
     path("test/fail", views.fail),
     path("test/whoami", views.whoami),
+    path("test/enqueue", views.enqueue_record_job),
 ]

@@ -64,3 +64,11 @@ def whoami(request: HttpRequest) -> JsonResponse:
             "release": settings.MINIPLEX_RELEASE,
         }
     )
+
+
+def enqueue_record_job(request: HttpRequest) -> JsonResponse:
+    """Enqueues tests.job_functions.record_database for the active tenant; its id (GET /api/v1/jobs/<id>)."""
+    from tenants.jobs import enqueue
+
+    job_id = enqueue("tests.job_functions.record_database", request.GET["marker"])
+    return JsonResponse({"app_id": require_current_tenant().app_id, "job_id": job_id})

@@ -1,0 +1,196 @@
+"""supervisord running the shipped deploy/ configs (paths filled in for a temporary directory), and nginx.
+
+The shipped files are used as they are, with only these substitutions: the deploy root (/srv/miniplex), the
+log directory, the user (root here), the settings module (tests.e2e.settings: master plus the test views),
+nginx's listen address and gunicorn's port. Anything else in them is what production runs.
+"""
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.services import VENV_BIN, stop_process, wait_for, wait_until_answers
+from tests.helpers import BASE_DIR, free_port
+
+DEPLOY = BASE_DIR / "deploy"
+SHIPPED_ROOT = "/srv/miniplex"
+
+
+def fill_supervisor_programs(workdir: Path, *, root: str, settings_module: str, workers: int = 1) -> str:
+    """deploy/supervisor/miniplex.conf for this test: its root, logs, user and settings module replaced."""
+    text = (DEPLOY / "supervisor" / "miniplex.conf").read_text()
+    text = text.replace(f"{SHIPPED_ROOT}/current", root)
+    text = text.replace("/var/log/miniplex", str(workdir / "logs"))
+    text = text.replace("user=miniplex", "user=root")
+    text = text.replace(
+        'DJANGO_SETTINGS_MODULE="config.settings.master"', f'DJANGO_SETTINGS_MODULE="{settings_module}"'
+    )
+    return re.sub(r"^numprocs=\d+$", f"numprocs={workers}", text, flags=re.MULTILINE)
+
+
+def fill_nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int, read_timeout: str) -> str:
+    """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in the work directory."""
+    text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
+    text = text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
+    text = text.replace("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} ")
+    text = text.replace("/var/log/nginx/", f"{workdir / 'logs'}/")
+    # Short, so that the 504 answer can be seen without waiting a minute.
+    return text.replace("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};")
+
+
+def nginx_main_config(workdir: Path, site: Path) -> str:
+    """The part of nginx.conf that Debian's package ships (here: pid, temp paths and logs in the work dir)."""
+    temp = workdir / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    temp_paths = "\n".join(
+        f"    {name}_temp_path {temp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""user root;
+worker_processes 1;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "logs" / "nginx-error.log"};
+events {{ worker_connections 1024; }}
+http {{
+{temp_paths}
+    access_log off;
+    include {site};
+}}
+"""
+
+
+def supervisord_config(workdir: Path, *, programs: Path, nginx_conf: Path | None) -> str:
+    nginx = (
+        f"""
+[program:nginx]
+command=/usr/sbin/nginx -c {nginx_conf} -g "daemon off;"
+autorestart=true
+stdout_logfile={workdir / "logs" / "nginx.out"}
+redirect_stderr=true
+"""
+        if nginx_conf
+        else ""
+    )
+    return f"""[unix_http_server]
+file={workdir / "supervisor.sock"}
+
+[supervisord]
+logfile={workdir / "logs" / "supervisord.log"}
+pidfile={workdir / "supervisord.pid"}
+childlogdir={workdir / "logs"}
+nodaemon=true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{workdir / "supervisor.sock"}
+{nginx}
+[include]
+files = {programs}
+"""
+
+
+@dataclass
+class Supervised:
+    workdir: Path
+    config: Path
+    process: subprocess.Popen
+
+    def ctl(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            [str(VENV_BIN / "supervisorctl"), "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"supervisorctl {' '.join(args)}: {result.stdout} {result.stderr}")
+        return result.stdout
+
+    def pid(self, program: str) -> int:
+        return int(self.ctl("pid", program).strip() or 0)
+
+    def state(self, program: str) -> str:
+        return self.ctl("status", program, check=False).split()[1]
+
+    def log(self, name: str) -> str:
+        return (self.workdir / "logs" / name).read_text(errors="replace")
+
+
+def worker_pids(master_pid: int) -> set[int]:
+    result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True)
+    return {int(pid) for pid in result.stdout.split()}
+
+
+@contextmanager
+def supervised(workdir: Path, env: dict[str, str], *, programs_text: str, nginx: str | None) -> Iterator[Supervised]:
+    """supervisord in the foreground as our child, with the given programs (and nginx); stopped in finally."""
+    (workdir / "logs").mkdir(parents=True, exist_ok=True)
+    programs = workdir / "miniplex.conf"
+    programs.write_text(programs_text)
+    nginx_conf = None
+    if nginx is not None:
+        site = workdir / "nginx-miniplex.conf"
+        site.write_text(nginx)
+        nginx_conf = workdir / "nginx.conf"
+        nginx_conf.write_text(nginx_main_config(workdir, site))
+    config = workdir / "supervisord.conf"
+    config.write_text(supervisord_config(workdir, programs=programs, nginx_conf=nginx_conf))
+    with open(workdir / "logs" / "supervisord.out", "ab") as out:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "supervisord"), "-c", str(config)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: (workdir / "supervisor.sock").exists(), seconds=30, what="supervisord")
+        yield Supervised(workdir=workdir, config=config, process=process)
+    finally:
+        # supervisord stops its programs in turn (gunicorn gracefully, as in production), then exits.
+        stop_process(process, timeout=120)
+
+
+@dataclass
+class Stack:
+    supervised: Supervised
+    nginx_port: int
+    gunicorn_port: int
+
+
+@contextmanager
+def running_stack(
+    workdir: Path, env: dict[str, str], *, settings_module: str = "tests.e2e.settings"
+) -> Iterator[Stack]:
+    """nginx -> gunicorn (2 workers) and one rq worker, under supervisord, serving this checkout."""
+    nginx_port, gunicorn_port = free_port(), free_port()
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}", "GUNICORN_WORKERS": "2"}
+    programs = fill_supervisor_programs(workdir, root=str(BASE_DIR), settings_module=settings_module)
+    site = fill_nginx_site(workdir, listen_port=nginx_port, gunicorn_port=gunicorn_port, read_timeout="3s")
+    with supervised(workdir, env, programs_text=programs, nginx=site) as sup:
+        wait_until_answers(nginx_port, "/healthz", seconds=90)
+        yield Stack(supervised=sup, nginx_port=nginx_port, gunicorn_port=gunicorn_port)
+
+
+def wait_for_new_pid(sup: Supervised, program: str, old_pid: int, *, seconds: float = 60) -> int:
+    def restarted() -> bool:
+        return sup.state(program) == "RUNNING" and sup.pid(program) not in (0, old_pid)
+
+    wait_for(restarted, seconds=seconds, what=f"{program} restarted by supervisor")
+    return sup.pid(program)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_gone(pids: set[int], *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids):
+        time.sleep(0.2)
