@@ -1,5 +1,6 @@
 """Health endpoints: /healthz says the process is alive, /readyz that its dependencies answer."""
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, JsonResponse
@@ -8,10 +9,17 @@ from redis.exceptions import RedisError
 
 from core.exceptions import error_body
 
+RELEASE_HEADER = "X-Release"
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Touches nothing: a dead database must not make the load balancer kill healthy processes."""
-    return JsonResponse({"status": "ok"})
+    """Touches nothing: a dead database must not make the load balancer kill healthy processes.
+
+    The X-Release header names the release this process runs, so a deploy can tell when the new code serves.
+    """
+    response = JsonResponse({"status": "ok"})
+    response[RELEASE_HEADER] = settings.MINIPLEX_RELEASE
+    return response
 
 
 def _control_database_answers() -> bool:

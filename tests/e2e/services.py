@@ -291,3 +291,54 @@ def running_gunicorn(env: dict[str, str], log_path: Path, *, workers: int) -> It
         yield port
     finally:
         stop_process(process, timeout=40)
+
+
+# --- sshd ------------------------------------------------------------------------------------------------
+@dataclass
+class PrivateSshd:
+    port: int
+    client_key: Path
+
+
+@contextmanager
+def private_sshd(workdir: Path) -> Iterator[PrivateSshd]:
+    """sshd on 127.0.0.1 with its own host key, letting in root with a key made here (and nothing else)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"
+    for key in (host_key, client_key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    authorized = workdir / "authorized_keys"
+    authorized.write_text(Path(f"{client_key}.pub").read_text())
+    authorized.chmod(0o600)
+    port = free_port()
+    config = workdir / "sshd_config"
+    config.write_text(
+        f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+PidFile {workdir / "sshd.pid"}
+AuthorizedKeysFile {authorized}
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+"""
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    with open(workdir / "sshd.log", "ab") as log:
+        process = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
+    try:
+        wait_for(lambda: _port_open(port), seconds=30, what="sshd")
+        yield PrivateSshd(port=port, client_key=client_key)
+    finally:
+        stop_process(process)
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
