@@ -85,7 +85,10 @@ def _ping_idle_connection(settings: PoolSettings) -> Any:
         if idle_since is None or time.monotonic() - idle_since < settings.ping_after:
             return
         try:
-            dbapi_connection.ping(False)
+            if type(dbapi_connection).__module__.startswith("pymysql"):
+                dbapi_connection.ping(reconnect=False)  # PyMySQL would reconnect silently by default
+            else:
+                dbapi_connection.ping()  # mysqlclient never reconnects (its argument is deprecated)
         except Exception as error:  # any driver error means "dead": the pool opens another one
             # SQLAlchemy's documented pessimistic disconnect handling: the pool discards it and retries.
             raise sqlalchemy_exc.DisconnectionError(str(error)) from error

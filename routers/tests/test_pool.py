@@ -1,0 +1,138 @@
+"""The per-process connection pool under the tenant backend (routers.backends.pool), on the real MariaDB."""
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.utils import ProgrammingError
+
+from core.tenant_context import TenantContext, activate_tenant
+from routers.backends import pool
+from routers.backends.mysql.base import DatabaseWrapper
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
+from tests.helpers import TENANT_A, TENANT_B, mysql_rows
+
+pytestmark = pytest.mark.usefixtures("tenant_db")
+
+
+def tenant(app_id: str) -> TenantContext:
+    return tenant_context_for(Tenant.objects.get(app_id=app_id))
+
+
+@pytest.fixture
+def make_wrapper() -> Iterator:
+    """New DatabaseWrappers of the tenant server sharing one fresh pool (its own alias), disposed afterwards."""
+    alias = f"pooltest_{uuid.uuid4().hex[:8]}"
+    wrappers: list[DatabaseWrapper] = []
+
+    def make(**options: float) -> DatabaseWrapper:
+        settings_dict = {
+            **connections["tenant_main"].settings_dict,
+            "CONN_MAX_AGE": 0,
+            "POOL": {"size": 1, "timeout": 0.3, **options},
+        }
+        wrapper = DatabaseWrapper(settings_dict, alias)
+        wrappers.append(wrapper)
+        return wrapper
+
+    yield make
+    for wrapper in wrappers:
+        wrapper.close()
+    if alias in pool._pools:
+        pool._pools.pop(alias).dispose()
+
+
+def selected_database(wrapper: DatabaseWrapper) -> str:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT DATABASE()")
+        return cursor.fetchone()[0]
+
+
+def server_id(wrapper: DatabaseWrapper) -> int:
+    wrapper.ensure_connection()
+    return wrapper.connection.thread_id()
+
+
+def test_a_closed_connection_goes_back_to_the_pool_and_is_reused(make_wrapper):
+    first, second = make_wrapper(), make_wrapper()
+    with activate_tenant(tenant(TENANT_A)):
+        used = server_id(first)
+        first.close()
+        assert server_id(second) == used
+
+
+def test_a_reused_connection_points_at_the_tenant_active_for_its_new_owner(make_wrapper):
+    first, second, third = make_wrapper(), make_wrapper(), make_wrapper()
+    with activate_tenant(tenant(TENANT_A)):
+        assert selected_database(first) == tenant(TENANT_A).db_name
+        used = first.connection.thread_id()
+        first.close()
+    with activate_tenant(tenant(TENANT_B)):
+        assert selected_database(second) == tenant(TENANT_B).db_name
+        assert second.connection.thread_id() == used
+        second.close()
+    with activate_tenant(tenant(TENANT_A)):
+        assert selected_database(third) == tenant(TENANT_A).db_name
+
+
+def test_one_owner_at_a_time_the_next_one_waits_then_gets_an_operational_error(make_wrapper):
+    holder, waiter = make_wrapper(timeout=0.3), make_wrapper(timeout=0.3)
+    with activate_tenant(tenant(TENANT_A)):
+        holder.ensure_connection()
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="no free connection"):
+            waiter.ensure_connection()
+        assert time.monotonic() - started >= 0.25
+        holder.close()
+        assert selected_database(waiter) == tenant(TENANT_A).db_name
+
+
+def test_a_connection_closed_inside_a_transaction_is_really_closed(make_wrapper):
+    first, second = make_wrapper(), make_wrapper()
+    with activate_tenant(tenant(TENANT_A)):
+        used = server_id(first)
+        first.set_autocommit(False)  # what atomic() does at the outermost block
+        with first.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        first.close()
+        assert server_id(second) != used
+
+
+def test_a_connection_that_had_an_error_is_really_closed(make_wrapper):
+    first, second = make_wrapper(), make_wrapper()
+    with activate_tenant(tenant(TENANT_A)):
+        used = server_id(first)
+        with pytest.raises(ProgrammingError), first.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+        first.close_if_unusable_or_obsolete()  # what Django runs at the end of every request
+        assert first.connection is None
+        assert server_id(second) != used
+
+
+def test_an_idle_connection_that_died_is_replaced_before_it_is_handed_out(make_wrapper):
+    first, second = make_wrapper(ping_after=0), make_wrapper(ping_after=0)
+    with activate_tenant(tenant(TENANT_A)):
+        used = server_id(first)
+        first.close()
+        mysql_rows(f"KILL {int(used)}")
+        assert selected_database(second) == tenant(TENANT_A).db_name
+        assert second.connection.thread_id() != used
+
+
+@pytest.mark.parametrize(
+    ("host", "private"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("10.0.0.6", True),
+        ("192.168.1.2", True),
+        ("", True),
+        ("8.8.8.8", False),
+        ("db.example.com", False),
+    ],
+)
+def test_tls_is_skipped_only_for_loopback_and_private_hosts(host, private):
+    assert pool.is_private_host(host) is private
