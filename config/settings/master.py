@@ -6,8 +6,13 @@ server in TENANT_DB_SERVERS, TENANT_SECRETS_KEYS, REDIS_URL. Nothing here create
 migrations run only through `manage.py migrate` (control) and `migrate_tenants` (tenants), at deploy time.
 """
 
-from config.env import env
-from config.settings.base import *  # noqa: F403
+from config.env import env, set_defaults
+
+# gunicorn's gevent workers borrow MySQL connections from a bounded pool per alias (routers.backends.pool):
+# at most workers x aliases x DB_POOL_SIZE connections per host (README, "Deployment"). 0 turns it off.
+set_defaults({"DB_POOL_SIZE": "8"})
+
+from config.settings.base import *  # noqa: E402,F403
 
 DEBUG = False
 REDIS_URL = env("REDIS_URL")  # no in-process stand-in in production
