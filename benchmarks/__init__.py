@@ -1,0 +1,1 @@
+"""Load benchmarks of the shipped stack, with baselines in the same run (`python -m benchmarks --help`)."""

@@ -1,0 +1,616 @@
+"""The report: a dated Markdown file, its data as JSON and PNG charts, under benchmarks/results/."""
+
+import json
+import os
+import platform
+import re
+import subprocess
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.stack import mysql_rows, nginx_binary
+
+REFERENCE_CONCURRENCY = 50  # the issue's p99 target and the ratios are read at 50 clients
+SOCKET_KINDS = ("connect", "receive", "exceptions", "read", "write", "timeout")
+PACKAGES = (
+    "Django",
+    "djangorestframework",
+    "gunicorn",
+    "gevent",
+    "greenlet",
+    "PyMySQL",
+    "mysqlclient",
+    "SQLAlchemy",
+    "redis",
+    "django-redis",
+    "rq",
+)
+
+
+# --- the machine -----------------------------------------------------------------------------------------
+def _command_version(argv: list[str]) -> str:
+    try:
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (
+        (completed.stdout + completed.stderr).strip().splitlines()[0] if (completed.stdout + completed.stderr) else "?"
+    )
+
+
+def machine_info() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kib = int(re.search(r"^MemTotal:\s+(\d+)", meminfo, re.MULTILINE).group(1))
+    import redis
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": models[0] if models else platform.processor(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "packages": {name: _package_version(name) for name in PACKAGES},
+        "mariadb": mysql_rows("SELECT VERSION()")[0][0],
+        "redis": redis.Redis(host="127.0.0.1", port=6379).info("server")["redis_version"],
+        "nginx": _command_version([nginx_binary(), "-v"]),
+        "ab": _command_version(["ab", "-V"]),
+        "wrk": _command_version(["wrk", "-v"]),
+    }
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+# --- picking runs ----------------------------------------------------------------------------------------
+def _runs(data: dict, **match: object) -> list[dict]:
+    return [run for run in data["runs"] if all(run.get(key) == value for key, value in match.items())]
+
+
+def _reference_c(data: dict, runs: list[dict]) -> int | None:
+    levels = sorted({run["concurrency"] for run in runs})
+    if not levels:
+        return None
+    return min(levels, key=lambda c: abs(c - REFERENCE_CONCURRENCY))
+
+
+def _pick(data: dict, scenario: str, tool: str = "wrk", concurrency: int | None = None) -> dict | None:
+    runs = _runs(data, scenario=scenario, tool=tool)
+    concurrency = concurrency if concurrency is not None else _reference_c(data, runs)
+    found = [run for run in runs if run["concurrency"] == concurrency]
+    return found[0] if found else None
+
+
+def _ratio(top: dict | None, bottom: dict | None) -> float | None:
+    if not top or not bottom or not bottom["rps"]:
+        return None
+    return top["rps"] / bottom["rps"]
+
+
+def socket_errors(run: dict) -> int:
+    return sum(run["failures"].get(kind, 0) for kind in SOCKET_KINDS)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _verdict(value: float | None, goal: float, *, at_most: bool = False) -> str:
+    if value is None:
+        return "not measured"
+    met = value <= goal if at_most else value >= goal
+    if met:
+        return "**met**"
+    gap = (value / goal - 1) * 100
+    return f"**missed** ({gap:+.0f}% from the goal)"
+
+
+def targets(data: dict) -> list[dict]:
+    """The issue's targets with the measured ratios (wrk, keep-alive, at the concurrency nearest 50)."""
+    rows = []
+    ping, drf = _pick(data, "JSON ping"), _pick(data, "DRF view without tenancy")
+    me = _pick(data, "DB + Redis /me")
+    ratio = _ratio(ping, drf)
+    rows.append(
+        {
+            "target": "tenant JSON >= 0.95x the same DRF view without tenancy",
+            "value": ratio,
+            "detail": f"{_fmt(ping and ping['rps'], 0)} / {_fmt(drf and drf['rps'], 0)} req/s",
+            "verdict": _verdict(ratio, 0.95),
+        }
+    )
+    ratio = _ratio(me, ping)
+    rows.append(
+        {
+            "target": "DB + Redis >= 0.5x tenant JSON (original deployment: ~0.25x)",
+            "value": ratio,
+            "detail": f"{_fmt(me and me['rps'], 0)} / {_fmt(ping and ping['rps'], 0)} req/s",
+            "verdict": _verdict(ratio, 0.5),
+        }
+    )
+    counts = sorted({run["tenants"] for run in _runs(data, group="tenants")})
+    if counts:
+        most, one = counts[-1], counts[0]
+        for label in ("DB + Redis /me", "JSON ping"):
+            top, bottom = _pick(data, f"{label}, {most} tenants"), _pick(data, f"{label}, {one} tenants")
+            ratio = _ratio(top, bottom)
+            rows.append(
+                {
+                    "target": f"{most:,} tenants >= 0.95x {one} tenant ({label})",
+                    "value": ratio,
+                    "detail": f"{_fmt(top and top['rps'], 0)} / {_fmt(bottom and bottom['rps'], 0)} req/s",
+                    "verdict": _verdict(ratio, 0.95),
+                }
+            )
+    for label in ("JSON ping", "DB + Redis /me"):
+        for tool in ("wrk", "ab -t"):
+            run = _pick(data, label, tool)
+            value = run["p99_ms"] / run["p50_ms"] if run and run["p50_ms"] else None
+            detail = f"p50 {_fmt(run and run['p50_ms'], 1)} ms, p99 {_fmt(run and run['p99_ms'], 1)} ms" if run else ""
+            rows.append(
+                {
+                    "target": f"p99 <= 3x p50 at {run and run['concurrency']} clients ({label}, {tool})",
+                    "value": value,
+                    "detail": detail,
+                    "verdict": _verdict(value, 3.0, at_most=True),
+                }
+            )
+    product = [run for run in data["runs"] if run["group"] in ("tenant", "nginx", "tenants")]
+    bad = [run for run in product if run["failures"].get("non_2xx", 0) or socket_errors(run)]
+    worst = max(product, key=lambda run: run["failures"].get("non_2xx", 0) + socket_errors(run), default=None)
+    top_c = max((run["concurrency"] for run in product), default=0)
+    detail = f"{len(bad)} of {len(product)} runs had any"
+    if bad and worst:
+        detail += (
+            f"; worst: {worst['scenario']} [{worst['via']}] {worst['tool']} c={worst['concurrency']}: "
+            f"{worst['failures']}"
+        )
+    rows.append(
+        {
+            "target": f"no non-2xx and no socket errors at any concurrency up to {top_c:,}",
+            "value": len(bad),
+            "detail": detail,
+            "verdict": "**met**" if not bad else "**missed**",
+        }
+    )
+    jobs = data.get("jobs") or {}
+    if "tenant" in jobs and "plain" in jobs:
+        ratio = (
+            jobs["tenant"]["jobs_per_second"] / jobs["plain"]["jobs_per_second"]
+            if jobs["plain"]["jobs_per_second"]
+            else None
+        )
+        rows.append(
+            {
+                "target": "tenant-tagged jobs >= 0.9x plain RQ (same forking worker)",
+                "value": ratio,
+                "detail": f"{_fmt(jobs['tenant']['jobs_per_second'], 1)} / "
+                f"{_fmt(jobs['plain']['jobs_per_second'], 1)} jobs/s",
+                "verdict": _verdict(ratio, 0.9),
+            }
+        )
+    return rows
+
+
+# --- Markdown --------------------------------------------------------------------------------------------
+def _run_table(runs: list[dict]) -> list[str]:
+    lines = [
+        "| tool | C | requests | req/s | mean ms | p50 ms | p99 ms | client-side failures | gunicorn logged "
+        "| MySQL peak conns | new conns /1k | worker RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
+    ]
+    for run in sorted(runs, key=lambda r: (r["concurrency"], r["tool"])):
+        failures = ", ".join(f"{k} {v}" for k, v in run["failures"].items() if v) or "none"
+        if run["error"]:
+            failures += f" (ab/wrk: {run['error'][:80]})"
+        logged = ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items())) or "-"
+        extra = run["extra"]
+        rss = "/".join(f"{kib / 1024:.0f}" for kib in extra.get("worker_rss_kib", [])) or "-"
+        lines.append(
+            f"| {run['tool']} | {run['concurrency']} | {run['requests']} | {run['rps']:.0f} | {run['mean_ms']:.1f} | "
+            f"{run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {failures} | {logged} | "
+            f"{extra.get('mysql_peak_connections', 0)} | "
+            f"{extra.get('mysql_new_connections_per_1k', 0):.1f} | {rss} |"
+        )
+    return lines
+
+
+def _scenarios(data: dict, group: str) -> list[str]:
+    seen: list[str] = []
+    for run in data["runs"]:
+        if run["group"] == group and run["scenario"] not in seen:
+            seen.append(run["scenario"])
+    return seen
+
+
+def markdown(data: dict, charts: dict[str, str]) -> str:
+    m, mode = data["machine"], data["mode"]
+    out = [f"# Miniplex benchmark, {data['started'][:10]} ({mode['name']} mode)", ""]
+    out += [
+        f"Run from {data['started']} to {data['finished']} (UTC) by `python -m benchmarks"
+        + {"full": "", "quick": " --quick", "smoke": " --smoke"}[mode["name"]]
+        + "`.",
+        "",
+    ]
+    out += ["## Machine", ""]
+    out += [
+        f"- CPU: **{m['cpu_count']} x {m['cpu_model']}**, {m['memory_gib']} GiB RAM, Linux {m['kernel']}",
+        f"- load average (1, 5, 15 min) before: {data['load_before']}, "
+        f"after: {[round(x, 2) for x in data['load_after']]}"
+        " (the machine is shared with other engineers' test runs: figures move by 15-25% between runs)",
+        f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"- MariaDB {m['mariadb']}, Redis {m['redis']}, {m['nginx']}, {m['ab']}, {m['wrk']}",
+        "",
+    ]
+    out += ["## What ran", ""]
+    main_settings = data["settings"].get("main", {})
+    out += [
+        "- Stack: gunicorn `-c deploy/gunicorn.conf.py` (gevent, PyMySQL, "
+        f"`GUNICORN_WORKERS={main_settings.get('GUNICORN_WORKERS')}`, "
+        f"worker_connections 1000, `DB_POOL_SIZE={main_settings.get('DB_POOL_SIZE')}` per alias and worker), "
+        "settings `benchmarks.apps.settings` (config.settings.test + the baseline URLs), local MariaDB and Redis; "
+        "behind nginx with `deploy/nginx/miniplex.conf` (listen address, upstream port and log path filled in; "
+        "`worker_processes auto`, `worker_connections 8192`).",
+        f"- Throttles raised for the load: `API_THROTTLE_RATE_USER` = `API_THROTTLE_RATE_ANON` = "
+        f"`{data['settings'].get('API_THROTTLE_RATE_USER')}` (the product's 600/min would answer 429). "
+        "The throttle still runs on /me: a Redis GET and SET per request (see the query count).",
+        f"- Concurrencies {list(mode['concurrencies'])}: `ab -t {mode['ab_seconds']:g} -c C`, "
+        f"`ab -n max(C, {mode['ab_count']}) -c C` "
+        "(both with `-r`, no keep-alive, as ab runs by default), "
+        f"`wrk -t1 -c C -d {mode['wrk_seconds']:g}s --latency` (keep-alive).",
+        f"- Tenants: {list(mode['tenant_counts'])} with wrk at C={list(mode['tenant_concurrencies'])}, "
+        "every request naming "
+        "the next tenant (and its user's token) in turn (benchmarks/wrk/spread.lua).",
+        f"- Worker class x driver: {[f'{w}+{d}' for w, d in mode['matrix']]} "
+        f"at C={list(mode['matrix_concurrencies'])} with "
+        f"{list(mode['matrix_tools'])}; gevent keeps the pool, gthread (8 threads) and sync use Django's persistent "
+        "connections (`DB_POOL_SIZE=0`, `DB_CONN_MAX_AGE=60`); benchmarks/gunicorn.conf.py is the shipped file with "
+        "only the worker class changed (and no gevent.sleep(0) post_request outside gevent).",
+    ]
+    if data.get("skipped"):
+        out.append(f"- Skipped parts: {data['skipped']}")
+    if mode["name"] != "full":
+        out.append(
+            f"- **Reduced ({mode['name']} mode)**: not the full sweep of the issue (C in 1, 10, 50, 100, 200, "
+            "500, 1000, 10 s runs, every tool on every scenario)."
+        )
+    out.append("")
+    out += [
+        "## Summary against the targets",
+        "",
+        "Ratios of req/s with wrk (keep-alive) at the concurrency nearest 50, straight to gunicorn.",
+        "",
+        "| target | measured | | verdict |",
+        "|---|---:|---|---|",
+    ]
+    for row in targets(data):
+        value = row["value"]
+        shown = f"{value:.2f}x" if isinstance(value, float) else str(value)
+        out.append(f"| {row['target']} | {shown} | {row['detail']} | {row['verdict']} |")
+    out.append("")
+    out += headline_table(data)
+    for name, title in (
+        ("rps", "Requests/s by concurrency (wrk)"),
+        ("p99", "p99 latency by concurrency (wrk)"),
+        ("tenants", "Tenants spread"),
+        ("matrix", "Worker class x driver"),
+    ):
+        if name in charts:
+            out += [f"![{title}]({charts[name]})", ""]
+    out += query_section(data)
+    out += length_section(data)
+    for group, title in (
+        ("baseline", "Baselines"),
+        ("tenant", "Tenant endpoints, straight to gunicorn"),
+        ("nginx", "Through nginx"),
+        ("tenants", "Tenants: 1 to 1,000, requests spread over them"),
+        ("matrix", "Worker class x driver"),
+    ):
+        scenarios = _scenarios(data, group)
+        if not scenarios:
+            continue
+        out += [f"## {title}", ""]
+        if group == "tenants":
+            out += _run_table_named([r for r in data["runs"] if r["group"] == group])
+            continue
+        for scenario in scenarios:
+            out += [f"### {scenario}", ""] + _run_table(_runs(data, scenario=scenario)) + [""]
+    out += connections_section(data)
+    out += jobs_section(data)
+    out += provisioning_section(data)
+    out += profile_section(data)
+    return "\n".join(out) + "\n"
+
+
+def headline_table(data: dict) -> list[str]:
+    """req/s at every concurrency (wrk), one row per scenario: the table of the README."""
+    levels = sorted({run["concurrency"] for run in data["runs"] if run["group"] in ("baseline", "tenant", "nginx")})
+    out = [
+        "## Requests/s at each concurrency",
+        "",
+        "wrk (keep-alive) / `ab -t` (a connection per request):",
+        "",
+        "| scenario | " + " | ".join(f"C={c}" for c in levels) + " |",
+        "|---|" + "---:|" * len(levels),
+    ]
+    for group in ("baseline", "tenant", "nginx"):
+        for scenario in _scenarios(data, group):
+            cells = []
+            for c in levels:
+                wrk, ab = _pick(data, scenario, "wrk", c), _pick(data, scenario, "ab -t", c)
+                cells.append(f"{_fmt(wrk and wrk['rps'], 0)} / {_fmt(ab and ab['rps'], 0)}")
+            out.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return [*out, ""]
+
+
+def _run_table_named(runs: list[dict]) -> list[str]:
+    lines = [
+        "| scenario | C | requests | req/s | mean ms | p50 ms | p99 ms | failures | gunicorn logged "
+        "| MySQL peak conns | new conns /1k |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
+    ]
+    for run in runs:
+        failures = ", ".join(f"{k} {v}" for k, v in run["failures"].items() if v) or "none"
+        logged = ", ".join(f"{k}: {v}" for k, v in sorted(run["statuses"].items())) or "-"
+        lines.append(
+            f"| {run['scenario']} | {run['concurrency']} | {run['requests']} | {run['rps']:.0f} | "
+            f"{run['mean_ms']:.1f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {failures} | {logged} | "
+            f"{run['extra'].get('mysql_peak_connections', 0)} | "
+            f"{run['extra'].get('mysql_new_connections_per_1k', 0):.1f} |"
+        )
+    return [*lines, ""]
+
+
+def query_section(data: dict) -> list[str]:
+    out = [
+        "## What one request costs (query count)",
+        "",
+        "Sequential requests after a warm-up; MySQL statements from USER_STATISTICS of the benchmark's own users "
+        "(SELECT, UPDATE-type and other statements such as SET), Redis commands from MONITOR on the benchmark's "
+        "key prefix.",
+        "",
+        "| endpoint | requests | MySQL SELECT | MySQL other | new MySQL connections | Redis commands | by command |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for path, sample in data.get("samples", {}).items():
+        mysql = sample["mysql"]
+        by_command = ", ".join(f"{k} {v:.2f}" for k, v in sorted(sample["redis"].items())) or "none"
+        out.append(
+            f"| `{path}` | {sample['requests']} | {mysql.get('select_commands', 0):.2f} | "
+            f"{mysql.get('other_commands', 0) + mysql.get('update_commands', 0):.2f} | "
+            f"{mysql.get('total_connections', 0):.3f} | {sample['redis_total']:.2f} | {by_command} |"
+        )
+    out += [
+        "",
+        "On /me the one SELECT is the user's row (the token's user id comes from Redis); the Redis commands "
+        "are the token lookup (GET) and DRF's user throttle, which reads and writes its history (GET, SET) on every "
+        'request: the issue\'s "one Redis read" is three Redis commands as long as the throttle is on.',
+        "",
+    ]
+    return out
+
+
+def length_section(data: dict) -> list[str]:
+    demo = data.get("length_demo") or {}
+    if not demo:
+        return []
+    statuses = ", ".join(f"{k}: {v}" for k, v in demo["statuses"].items())
+    lengths = ", ".join(f"{k} bytes: {v}" for k, v in demo["body_lengths"].items())
+    out = [
+        '## Why ab reports "failed requests" while gunicorn logs only 200s',
+        "",
+        "ab takes the first response's body length as *the* Document Length and counts every later response of "
+        'another length as a failed request ("Length"), although it is a complete, successful answer. Any JSON '
+        "whose length varies (a counter, a timestamp, a nickname, a list) does it. Evidence from this run: `ab -n "
+        f'{demo["result"]["requests"]} -c 10` against a benchmark view answering `{{"served": N}}` (N counts up):',
+        "",
+        "```",
+        *demo["ab_lines"],
+        "```",
+        "",
+        f"gunicorn's access log for the same requests: statuses {statuses}; body lengths {lengths}.",
+        "",
+        'So "failed" here means "not the length of the first answer". The tables of this report split ab\'s '
+        "failures by kind (connect, receive, length, exceptions) and show the statuses gunicorn logged next to them; "
+        "only the non-length kinds and non-2xx responses are errors. The endpoints measured here answer the same "
+        "body every time (one user, one tenant), so their Length count is 0.",
+        "",
+    ]
+    return out
+
+
+def connections_section(data: dict) -> list[str]:
+    out = ["## MySQL connections and worker memory", ""]
+    product = [run for run in data["runs"] if run["stack"] == "gevent+pymysql" and run["group"] != "baseline"]
+    if product:
+        peak = max(run["extra"].get("mysql_peak_connections", 0) for run in product)
+        served = sum(sum(run["statuses"].values()) for run in product)
+        new = sum(run["extra"].get("mysql_new_connections", 0) for run in product)
+        rss = [kib for run in product for kib in run["extra"].get("worker_rss_kib", [])]
+        settings = data["settings"].get("main", {})
+        budget = int(settings.get("GUNICORN_WORKERS", 0) or 0) * 2 * int(settings.get("DB_POOL_SIZE", 0) or 0)
+        out += [
+            f"- Shipped stack (gevent + PyMySQL + pool), every run above: peak **{peak}** open MySQL connections "
+            f"of the benchmark's users (budget: {settings.get('GUNICORN_WORKERS')} workers x 2 aliases x pool "
+            f"{settings.get('DB_POOL_SIZE')} = {budget}); **{new}** new connections for {served:,} requests "
+            f"({1000 * new / max(served, 1):.2f} per 1,000 requests).",
+            f"- Worker RSS (after each run): {min(rss) / 1024:.0f} to {max(rss) / 1024:.0f} MiB per worker."
+            if rss
+            else "",
+            "- Per run, the tables give the peak of open connections (processlist, sampled every 100 ms) and new "
+            "connections per 1,000 requests (USER_STATISTICS.TOTAL_CONNECTIONS); the server's own "
+            "Max_used_connections and Connections are not used, since other test runs share the server.",
+            "",
+        ]
+    matrix = [run for run in data["runs"] if run["group"] == "matrix"]
+    if matrix:
+        out += [
+            "| stack | peak MySQL conns | new conns per 1k requests | worker RSS MiB (max) |",
+            "|---|---:|---:|---:|",
+        ]
+        for label in dict.fromkeys(run["stack"] for run in matrix):
+            runs = [run for run in matrix if run["stack"] == label]
+            served = sum(sum(run["statuses"].values()) for run in runs)
+            new = sum(run["extra"].get("mysql_new_connections", 0) for run in runs)
+            rss = max((kib for run in runs for kib in run["extra"].get("worker_rss_kib", [])), default=0)
+            out.append(
+                f"| {label} | {max(run['extra'].get('mysql_peak_connections', 0) for run in runs)} | "
+                f"{1000 * new / max(served, 1):.2f} | {rss / 1024:.0f} |"
+            )
+        out.append("")
+    return out
+
+
+def jobs_section(data: dict) -> list[str]:
+    jobs = data.get("jobs") or {}
+    if not jobs:
+        return []
+    out = [
+        "## Jobs",
+        "",
+        "One forking worker each, burst mode, the same no-op function (benchmarks.apps.tasks.noop); jobs/s "
+        "from the jobs' own start and end times (the worker's start-up left out).",
+        "",
+        "| kind | jobs | statuses | seconds | jobs/s | worker wall time s |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    names = {
+        "plain": "plain RQ (rq.Queue.enqueue, `rq worker`)",
+        "tenant": "tenant-tagged (tenants.jobs.enqueue, `manage.py rqworker` = TenantWorker)",
+    }
+    for kind, row in jobs.items():
+        out.append(
+            f"| {names.get(kind, kind)} | {row['jobs']} | {row['statuses']} | {row['seconds']:.2f} | "
+            f"{row['jobs_per_second']:.1f} | {row['worker_wall_seconds']:.1f} |"
+        )
+    return [*out, ""]
+
+
+def provisioning_section(data: dict) -> list[str]:
+    p = data.get("provisioning") or {}
+    if not p:
+        return []
+    out = ["## Provisioning the tenants", ""]
+    first = p.get("first_creation")
+    if first:
+        out.append(
+            f"- Creating {first['created']:,} tenant databases (tenant_provision: registry row, CREATE DATABASE, "
+            f"migrations) took **{first['seconds']:.0f} s** with {first['parallel']} processes "
+            f"({first.get('per_tenant_median_s', 0) * 1000:.0f} ms median per tenant, "
+            f"{first.get('per_tenant_max_s', 0):.1f} s max), on {first['date']}."
+        )
+    out.append(
+        f"- This run: {p['wanted']:,} wanted, {p['created']:,} created in {p['seconds']:.1f} s "
+        "(existing tenants are reused; `python -m benchmarks --cleanup` drops them)."
+    )
+    logins = data.get("logins") or {}
+    if logins:
+        out.append(
+            f"- {logins['users']:,} users logged in through the fake WeChat server in {logins['seconds']:.1f} s "
+            f"(8 at a time, median {logins['median_ms']:.0f} ms)."
+        )
+    return [*out, ""]
+
+
+def profile_section(data: dict) -> list[str]:
+    profile = data.get("profile") or {}
+    if not profile:
+        return []
+    if "error" in profile:
+        return ["## Profile of /me", "", "The profile failed:", "", "```", profile["error"], "```", ""]
+    lines = profile["text"].splitlines()
+    return [
+        "## Profile of /me's hot path",
+        "",
+        f"pyinstrument over {profile['requests']} requests in one process through Django's whole stack "
+        f"(django.test.Client, mysqlclient, no gevent): {profile['ms_per_request']:.2f} ms per request.",
+        "",
+        "```",
+        *lines[:120],
+        "```",
+        "",
+    ]
+
+
+# --- charts ----------------------------------------------------------------------------------------------
+def charts(data: dict, directory: Path, prefix: str) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    made: dict[str, str] = {}
+    curves = [s for g in ("baseline", "tenant", "nginx") for s in _scenarios(data, g)]
+    for name, key, label in (("rps", "rps", "requests/s"), ("p99", "p99_ms", "p99 latency (ms)")):
+        figure, axes = plt.subplots(figsize=(8, 4.5))
+        for scenario in curves:
+            runs = sorted(_runs(data, scenario=scenario, tool="wrk"), key=lambda r: r["concurrency"])
+            if runs:
+                axes.plot([r["concurrency"] for r in runs], [r[key] for r in runs], marker="o", label=scenario)
+        axes.set_xscale("log")
+        axes.set_xlabel("concurrent clients (wrk, keep-alive)")
+        axes.set_ylabel(label)
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+        axes.set_title(f"Miniplex, {data['machine']['cpu_count']} cores: {label} by concurrency")
+        made[name] = _save(figure, directory, f"{prefix}-{name}.png")
+        plt.close(figure)
+    tenant_runs = [r for r in data["runs"] if r["group"] == "tenants"]
+    if tenant_runs:
+        figure, axes = plt.subplots(figsize=(8, 4))
+        labels = [f"{r['scenario'].split(',')[0]}\n{r['tenants']} tenants, c={r['concurrency']}" for r in tenant_runs]
+        axes.bar(range(len(tenant_runs)), [r["rps"] for r in tenant_runs], color="tab:blue")
+        axes.set_xticks(range(len(tenant_runs)), labels, fontsize=7)
+        axes.set_ylabel("requests/s (wrk)")
+        axes.set_title("Requests spread over 1 to 1,000 tenants")
+        made["tenants"] = _save(figure, directory, f"{prefix}-tenants.png")
+        plt.close(figure)
+    matrix = [r for r in data["runs"] if r["group"] == "matrix" and r["tool"] == "wrk"]
+    if matrix:
+        c = _reference_c(data, matrix)
+        stacks = list(dict.fromkeys(r["stack"] for r in matrix))
+        kinds = list(dict.fromkeys(r["scenario"].split(": ", 1)[1] for r in matrix))
+        figure, axes = plt.subplots(figsize=(8, 4))
+        width = 0.8 / max(len(kinds), 1)
+        for k, kind in enumerate(kinds):
+            values = [
+                next(
+                    (
+                        r["rps"]
+                        for r in matrix
+                        if r["stack"] == s and r["scenario"].endswith(kind) and r["concurrency"] == c
+                    ),
+                    0,
+                )
+                for s in stacks
+            ]
+            axes.bar([i + k * width for i in range(len(stacks))], values, width, label=kind)
+        axes.set_xticks([i + width * (len(kinds) - 1) / 2 for i in range(len(stacks))], stacks)
+        axes.set_ylabel(f"requests/s (wrk, c={c})")
+        axes.set_yscale("log")
+        axes.legend(fontsize=8)
+        axes.set_title("Worker class x MySQL driver")
+        made["matrix"] = _save(figure, directory, f"{prefix}-matrix.png")
+        plt.close(figure)
+    return made
+
+
+def _save(figure: object, directory: Path, name: str) -> str:
+    figure.tight_layout()  # type: ignore[attr-defined]
+    figure.savefig(directory / name, dpi=90)  # type: ignore[attr-defined]
+    return name
+
+
+def write(data: dict, directory: Path, stamp: datetime) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = f"{stamp:%Y-%m-%d}-{data['mode']['name']}"
+    made = charts(data, directory, prefix)
+    (directory / f"{prefix}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    (directory / f"{prefix}.md").write_text(markdown(data, made))
+    return [directory / f"{prefix}.md", directory / f"{prefix}.json", *(directory / name for name in made.values())]

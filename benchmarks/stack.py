@@ -1,0 +1,365 @@
+"""The stack under load: MySQL accounts and databases of the benchmark, the fake WeChat server, gunicorn, nginx.
+
+Everything runs on 127.0.0.1 against the local MariaDB (root, no password) and Redis, under names of the
+benchmark only (databases `mp_<namespace>_*`, MySQL users `mp_<namespace>_app/_ddl/_ctl`, Redis keys
+`miniplex-<namespace>*`), so a run neither reads nor disturbs the test suite's data, and the per-user MySQL
+statistics (USER_STATISTICS) count this benchmark's connections and statements only. Every process started
+here is our child, started in its own session and stopped by its id in `finally`.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import MySQLdb
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEPLOY = BASE_DIR / "deploy"
+SHIPPED_GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+BENCH_GUNICORN_CONF = Path(__file__).with_name("gunicorn.conf.py")
+# Debian packages of the tools the benchmark drives.
+TOOLS = {"ab": "apache2-utils", "wrk": "wrk", "nginx": "nginx"}
+# Raised for load runs: the product's throttles (600/min per user) would answer most requests with 429. Per second,
+# not per minute: DRF keeps a list of the timestamps of the window per user in the cache, read and written back
+# on every request, so a one-minute window at 1,000 req/s would move a 60,000-entry list each time.
+THROTTLE_RATE = "1000000/s"
+
+
+def ensure_tools() -> None:
+    """Installs ab, wrk and nginx with apt-get when they are missing."""
+    missing = sorted({package for tool, package in TOOLS.items() if not _which(tool)})
+    if not missing:
+        return
+    print(f"installing {' '.join(missing)} (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
+def _which(tool: str) -> str | None:
+    return shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/usr/bin/{tool}") if os.path.exists(p)), None)
+
+
+def nginx_binary() -> str:
+    return _which("nginx") or "nginx"
+
+
+# --- MySQL -----------------------------------------------------------------------------------------------
+def mysql_root() -> "MySQLdb.Connection":
+    return MySQLdb.connect(host="127.0.0.1", port=3306, user="root", password="", charset="utf8mb4", autocommit=True)
+
+
+def mysql_rows(sql: str, params: tuple = ()) -> list[tuple]:
+    connection = mysql_root()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """Names of one benchmark's databases, users and keys ("bench" for the real run, another for the smoke)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9]{1,20}", self.name):
+            raise ValueError(f"namespace must be a short lowercase word: {self.name!r}")
+
+    @property
+    def db_prefix(self) -> str:
+        return f"mp_{self.name}_"
+
+    @property
+    def control_db(self) -> str:
+        return f"mp_{self.name}_control"
+
+    def user(self, role: str) -> str:
+        return f"mp_{self.name}_{role}"
+
+    @property
+    def users(self) -> tuple[str, str]:
+        """The users whose statements the requests make: runtime (tenant rows) and control (registry)."""
+        return (self.user("app"), self.user("ctl"))
+
+    @property
+    def key_prefix(self) -> str:
+        return f"miniplex-{self.name}"
+
+
+def ensure_accounts(ns: Namespace) -> None:
+    """The benchmark's MySQL users (runtime rows only, DDL, control) and its control database."""
+    like = ns.db_prefix.replace("_", r"\_") + "%"
+    statements = []
+    for role, grant in (("app", "SELECT, INSERT, UPDATE, DELETE"), ("ddl", "ALL PRIVILEGES"), ("ctl", None)):
+        user = ns.user(role)
+        for host in ("127.0.0.1", "localhost"):
+            statements.append(f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{user}'")
+            if grant:
+                statements.append(f"GRANT {grant} ON `{like}`.* TO '{user}'@'{host}'")
+            else:
+                statements.append(f"GRANT ALL PRIVILEGES ON `{ns.control_db}`.* TO '{user}'@'{host}'")
+    statements.append(
+        f"CREATE DATABASE IF NOT EXISTS `{ns.control_db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
+    connection = mysql_root()
+    try:
+        cursor = connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def drop_namespace(ns: Namespace) -> int:
+    """--cleanup: drops every database of the namespace, its users and its Redis keys; the number of databases."""
+    like = ns.db_prefix.replace("_", r"\_") + "%"
+    names = [name for (name,) in mysql_rows("SHOW DATABASES LIKE %s", (like,))]
+    connection = mysql_root()
+    try:
+        cursor = connection.cursor()
+        for name in names:
+            if re.fullmatch(rf"{re.escape(ns.db_prefix)}[A-Za-z0-9_]+", name):
+                cursor.execute(f"DROP DATABASE `{name}`")
+        for role in ("app", "ddl", "ctl"):
+            for host in ("127.0.0.1", "localhost"):
+                cursor.execute(f"DROP USER IF EXISTS '{ns.user(role)}'@'{host}'")
+    finally:
+        connection.close()
+    redis_delete_prefix(ns.key_prefix)
+    return len(names)
+
+
+def redis_delete_prefix(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    for pattern in (f"{prefix}:*", f"{prefix}-rq:*"):
+        batch = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(batch), 500):
+            client.delete(*batch[start : start + 500])
+
+
+def stack_env(ns: Namespace, *, wechat_port: int, pool_size: int, **extra: str) -> dict[str, str]:
+    """The environment of every process of the stack: test settings on the benchmark's names."""
+    db = "127.0.0.1:3306"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TENANT_", "DB_", "GUNICORN_"))}
+    clean.pop("MINIPLEX_TEST_RUN", None)
+    env = {
+        **clean,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.apps.settings",
+        "CONTROL_DATABASE_URL": f"mysql://{ns.user('ctl')}:{ns.user('ctl')}@{db}/{ns.control_db}",
+        "TENANT_DB_MAIN_URL": f"mysql://{ns.user('app')}:{ns.user('app')}@{db}/",
+        "TENANT_DB_MAIN_DDL_URL": f"mysql://{ns.user('ddl')}:{ns.user('ddl')}@{db}/",
+        "TENANT_DB_PREFIX": ns.db_prefix,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CACHE_KEY_PREFIX": ns.key_prefix,
+        "RQ_KEY_PREFIX": f"{ns.key_prefix}-rq",
+        "DB_POOL_SIZE": str(pool_size),
+        "API_THROTTLE_RATE_USER": THROTTLE_RATE,
+        "API_THROTTLE_RATE_ANON": THROTTLE_RATE,
+        "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(BASE_DIR),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 600) -> str:
+    result = subprocess.run(
+        [PYTHON, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+# --- Processes -------------------------------------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Stops a child started with start_new_session: the signal to it, then SIGKILL to its own group."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session's group: the workers it may have left behind
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process.poll() is None:
+        process.wait(timeout=10)
+
+
+@contextmanager
+def child(argv: list[str], *, env: dict[str, str], log: Path, sig: int = signal.SIGTERM) -> Iterator[subprocess.Popen]:
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            argv, env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process, sig=sig)
+
+
+def wait_until_answers(url: str, *, process: subprocess.Popen, seconds: float = 60, log: Path | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode}:\n{tail}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing answers at {url}")
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True)
+    return [int(pid) for pid in result.stdout.split()]
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+@dataclass
+class Gunicorn:
+    """A running gunicorn: its port, master process and access log (one line per request: status and bytes)."""
+
+    label: str
+    port: int
+    process: subprocess.Popen
+    access_log: Path
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def workers_rss_kib(self) -> list[int]:
+        return [rss_kib(pid) for pid in worker_pids(self.process.pid)]
+
+
+@contextmanager
+def running_gunicorn(
+    label: str,
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    app: str | None = None,
+    conf: Path = SHIPPED_GUNICORN_CONF,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Gunicorn]:
+    """gunicorn -c <conf> [app] on a free port (GUNICORN_BIND), its access log in the work directory."""
+    port = free_port()
+    access_log = workdir / f"access-{label}.log"
+    env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_ACCESS_LOG": str(access_log),
+        "GUNICORN_ERROR_LOG": str(workdir / f"error-{label}.log"),
+        **(extra_env or {}),
+    }
+    argv = [PYTHON, "-m", "gunicorn", "-c", str(conf), *([app] if app else [])]
+    log = workdir / f"gunicorn-{label}.out"
+    with child(argv, env=env, log=log) as process:
+        wait_until_answers(f"http://127.0.0.1:{port}/healthz", process=process, log=workdir / f"error-{label}.log")
+        settings = {k: v for k, v in env.items() if k.startswith(("GUNICORN_", "DB_", "BENCH_", "MINIPLEX_DB"))}
+        yield Gunicorn(label=label, port=port, process=process, access_log=access_log, settings=settings)
+
+
+# --- nginx -----------------------------------------------------------------------------------------------
+def nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int) -> str:
+    """deploy/nginx/miniplex.conf with only its listen address, upstream port and log directory filled in."""
+    text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{listen_port};"),
+        ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} "),
+        ("/var/log/nginx/", f"{workdir}/"),
+    ):
+        if old not in text:
+            raise RuntimeError(f"deploy/nginx/miniplex.conf changed: {old!r} not found")
+        text = text.replace(old, new)
+    return text
+
+
+def nginx_main_config(workdir: Path, site: Path) -> str:
+    """nginx.conf as Debian ships it in spirit (a worker per core), with room for 1,000 clients and upstreams."""
+    temp = workdir / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    temp_paths = "\n".join(
+        f"    {name}_temp_path {temp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""user root;
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "nginx-error.log"};
+events {{ worker_connections 8192; }}
+http {{
+{temp_paths}
+    include {site};
+}}
+"""
+
+
+@contextmanager
+def running_nginx(workdir: Path, gunicorn_port: int) -> Iterator[int]:
+    port = free_port()
+    site = workdir / "nginx-miniplex.conf"
+    site.write_text(nginx_site(workdir, listen_port=port, gunicorn_port=gunicorn_port))
+    conf = workdir / "nginx.conf"
+    conf.write_text(nginx_main_config(workdir, site))
+    argv = [nginx_binary(), "-c", str(conf), "-g", "daemon off;"]
+    with child(argv, env=dict(os.environ), log=workdir / "nginx.out", sig=signal.SIGQUIT) as process:
+        wait_until_answers(f"http://127.0.0.1:{port}/healthz", process=process, log=workdir / "nginx-error.log")
+        yield port
+
+
+# --- The fake WeChat server ------------------------------------------------------------------------------
+@contextmanager
+def running_fake_wechat(workdir: Path) -> Iterator[int]:
+    port = free_port()
+    argv = [PYTHON, "-m", "wechat.fake_server", "--port", str(port)]
+    env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
+    with child(argv, env=env, log=workdir / "fake-wechat.out") as process:
+        wait_until_answers(f"http://127.0.0.1:{port}/__control__/counters?appid=x", process=process)
+        yield port
