@@ -25,7 +25,6 @@ from tests.workers import (
     registries_holding,
     running_workers,
     status,
-    use_test_queue,
     wait_for,
 )
 
@@ -33,11 +32,6 @@ pytestmark = pytest.mark.usefixtures("tenant_db")
 
 EXTRA_TENANTS = [f"wx{0xD0 + index:016x}" for index in range(7)]
 JOBS_PER_TENANT = 100
-
-
-@pytest.fixture
-def queue_name(settings) -> str:  # noqa: ANN001
-    return use_test_queue(settings)
 
 
 def tenant_rows(db_name: str) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from core.tenant_context import activate_tenant
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B
-from tests.workers import ended_count, running_workers, status, use_test_queue, wait_for
+from tests.workers import ended_count, running_workers, status, wait_for
 from wechat.fake_server import FakeWeChatServer, fake_openid
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
@@ -18,11 +18,6 @@ pytestmark = pytest.mark.usefixtures("tenant_db")
 SUBSCRIBE = "/cgi-bin/message/subscribe/send"
 TEMPLATE = "tmpl-order-ready"
 MESSAGE = {"template_id": TEMPLATE, "data": {"thing1": {"value": "您的咖啡好了 ☕"}}, "page": "pages/order/index"}
-
-
-@pytest.fixture
-def queue_name(settings) -> str:  # noqa: ANN001
-    return use_test_queue(settings)
 
 
 def logged_in(app_id: str, code: str) -> TenantClient:

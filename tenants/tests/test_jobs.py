@@ -15,15 +15,16 @@ from tenants.selectors import tenant_context_for
 from tenants.services import tenant_suspend
 from tests.helpers import TENANT_A, TENANT_B, TENANT_C
 from tests.job_functions import platform_job, record_database
-from tests.workers import fetch, registries_holding, use_test_queue
+from tests.workers import fetch, registries_holding
 from wechat import WeChatBusy, WeChatSubscribeRefused, WeChatUnavailable
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
 
 
 @pytest.fixture(autouse=True)
-def queue_name(settings) -> str:  # noqa: ANN001
-    return use_test_queue(settings)
+def own_queue(queue_name: str) -> str:
+    """Every test here enqueues on a queue of its own (the root conftest's queue_name)."""
+    return queue_name
 
 
 @pytest.fixture
