@@ -87,6 +87,27 @@ def _pick(data: dict, scenario: str, tool: str = "wrk", concurrency: int | None 
     return found[0] if found else None
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _reference(data: dict, scenario: str) -> dict | None:
+    """wrk at ~50 clients: the median of the interleaved rounds when there are some, else the sweep's run."""
+    rounds = _runs(data, group="rounds", scenario=scenario)
+    if not rounds:
+        return _pick(data, scenario)
+    return {
+        "scenario": scenario,
+        "concurrency": rounds[0]["concurrency"],
+        "rps": _median([run["rps"] for run in rounds]),
+        "p50_ms": _median([run["p50_ms"] for run in rounds]),
+        "p99_ms": _median([run["p99_ms"] for run in rounds]),
+        "rounds": [run["rps"] for run in rounds],
+    }
+
+
 def _ratio(top: dict | None, bottom: dict | None) -> float | None:
     if not top or not bottom or not bottom["rps"]:
         return None
@@ -114,8 +135,8 @@ def _verdict(value: float | None, goal: float, *, at_most: bool = False) -> str:
 def targets(data: dict) -> list[dict]:
     """The issue's targets with the measured ratios (wrk, keep-alive, at the concurrency nearest 50)."""
     rows = []
-    ping, drf = _pick(data, "JSON ping"), _pick(data, "DRF view without tenancy")
-    me = _pick(data, "DB + Redis /me")
+    ping, drf = _reference(data, "JSON ping"), _reference(data, "DRF view without tenancy")
+    me = _reference(data, "DB + Redis /me")
     ratio = _ratio(ping, drf)
     rows.append(
         {
@@ -138,7 +159,7 @@ def targets(data: dict) -> list[dict]:
     if counts:
         most, one = counts[-1], counts[0]
         for label in ("DB + Redis /me", "JSON ping"):
-            top, bottom = _pick(data, f"{label}, {most} tenants"), _pick(data, f"{label}, {one} tenants")
+            top, bottom = _reference(data, f"{label}, {most} tenants"), _reference(data, f"{label}, {one} tenants")
             ratio = _ratio(top, bottom)
             rows.append(
                 {
@@ -150,7 +171,7 @@ def targets(data: dict) -> list[dict]:
             )
     for label in ("JSON ping", "DB + Redis /me"):
         for tool in ("wrk", "ab -t"):
-            run = _pick(data, label, tool)
+            run = _reference(data, label) if tool == "wrk" else _pick(data, label, tool)
             value = run["p99_ms"] / run["p50_ms"] if run and run["p50_ms"] else None
             detail = f"p50 {_fmt(run and run['p50_ms'], 1)} ms, p99 {_fmt(run and run['p99_ms'], 1)} ms" if run else ""
             rows.append(
@@ -161,7 +182,7 @@ def targets(data: dict) -> list[dict]:
                     "verdict": _verdict(value, 3.0, at_most=True),
                 }
             )
-    product = [run for run in data["runs"] if run["group"] in ("tenant", "nginx", "tenants")]
+    product = [run for run in data["runs"] if run["group"] in ("tenant", "nginx", "tenants", "rounds")]
     bad = [run for run in product if run["failures"].get("non_2xx", 0) or socket_errors(run)]
     worst = max(product, key=lambda run: run["failures"].get("non_2xx", 0) + socket_errors(run), default=None)
     top_c = max((run["concurrency"] for run in product), default=0)
@@ -284,7 +305,9 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
     out += [
         "## Summary against the targets",
         "",
-        "Ratios of req/s with wrk (keep-alive) at the concurrency nearest 50, straight to gunicorn.",
+        "Ratios of req/s with wrk (keep-alive) at the concurrency nearest 50, straight to gunicorn: the median "
+        f"of {mode['rounds']} interleaved rounds of {mode['round_seconds']:g} s each (section Rounds), so that "
+        "other work on the shared machine weighs on both sides of a ratio alike.",
         "",
         "| target | measured | | verdict |",
         "|---|---:|---|---|",
@@ -303,6 +326,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
     ):
         if name in charts:
             out += [f"![{title}]({charts[name]})", ""]
+    out += rounds_section(data)
     out += query_section(data)
     out += length_section(data)
     for group, title in (
@@ -321,6 +345,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
             continue
         for scenario in scenarios:
             out += [f"### {scenario}", ""] + _run_table(_runs(data, scenario=scenario)) + [""]
+    out += errors_section(data)
     out += connections_section(data)
     out += jobs_section(data)
     out += provisioning_section(data)
@@ -365,6 +390,29 @@ def _run_table_named(runs: list[dict]) -> list[str]:
             f"{run['extra'].get('mysql_new_connections_per_1k', 0):.1f} |"
         )
     return [*lines, ""]
+
+
+def rounds_section(data: dict) -> list[str]:
+    rounds = _runs(data, group="rounds")
+    if not rounds:
+        return []
+    out = [
+        "## Rounds (the targets' figures)",
+        "",
+        "wrk, every scenario in turn, then again: req/s of each round, and the medians the summary uses.",
+        "",
+        "| scenario | C | req/s by round | median req/s | median p50 ms | median p99 ms | failures |",
+        "|---|---:|---|---:|---:|---:|---|",
+    ]
+    for scenario in dict.fromkeys(run["scenario"] for run in rounds):
+        ref = _reference(data, scenario)
+        runs = _runs(data, group="rounds", scenario=scenario)
+        failures = sum(run["failures"].get("non_2xx", 0) + socket_errors(run) for run in runs)
+        out.append(
+            f"| {scenario} | {ref['concurrency']} | {', '.join(f'{v:.0f}' for v in ref['rounds'])} | "
+            f"{ref['rps']:.0f} | {ref['p50_ms']:.1f} | {ref['p99_ms']:.1f} | {failures} |"
+        )
+    return [*out, ""]
 
 
 def query_section(data: dict) -> list[str]:
@@ -425,6 +473,24 @@ def length_section(data: dict) -> list[str]:
     return out
 
 
+def errors_section(data: dict) -> list[str]:
+    errors = data.get("server_errors") or {}
+    out = ["## Exceptions in the servers' logs", ""]
+    if not errors:
+        return [*out, "None: no exception was logged by any gunicorn of this run.", ""]
+    out += [
+        "What the servers logged (gunicorn's output, counted by exception and message); a 5xx in the tables above "
+        "comes with one of these:",
+        "",
+        "| log | exception | count |",
+        "|---|---|---:|",
+    ]
+    for log, counts in errors.items():
+        for line, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            out.append(f"| {log} | `{line}` | {count} |")
+    return [*out, ""]
+
+
 def connections_section(data: dict) -> list[str]:
     out = ["## MySQL connections and worker memory", ""]
     product = [run for run in data["runs"] if run["stack"] == "gevent+pymysql" and run["group"] != "baseline"]
@@ -477,8 +543,8 @@ def jobs_section(data: dict) -> list[str]:
         "One forking worker each, burst mode, the same no-op function (benchmarks.apps.tasks.noop); jobs/s "
         "from the jobs' own start and end times (the worker's start-up left out).",
         "",
-        "| kind | jobs | statuses | seconds | jobs/s | worker wall time s |",
-        "|---|---:|---|---:|---:|---:|",
+        "| kind | jobs | statuses | seconds | jobs/s (median round) | jobs/s by round | worker wall time s |",
+        "|---|---:|---|---:|---:|---|---:|",
     ]
     names = {
         "plain": "plain RQ (rq.Queue.enqueue, `rq worker`)",
@@ -487,7 +553,8 @@ def jobs_section(data: dict) -> list[str]:
     for kind, row in jobs.items():
         out.append(
             f"| {names.get(kind, kind)} | {row['jobs']} | {row['statuses']} | {row['seconds']:.2f} | "
-            f"{row['jobs_per_second']:.1f} | {row['worker_wall_seconds']:.1f} |"
+            f"{row['jobs_per_second']:.1f} | {', '.join(f'{v:.1f}' for v in row.get('rounds', []))} | "
+            f"{row['worker_wall_seconds']:.1f} |"
         )
     return [*out, ""]
 

@@ -10,6 +10,7 @@ benchmarks/results/. `--cleanup` drops the benchmark's databases, MySQL users an
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,16 +38,21 @@ class Mode:
     ab_seconds: float
     ab_count: int  # ab -n max(C, ab_count)
     wrk_seconds: float
-    tools: tuple[str, ...]
     matrix_concurrencies: tuple[int, ...]
     matrix_tools: tuple[str, ...]
     matrix: tuple[tuple[str, str], ...]  # (worker class, driver)
     tenant_counts: tuple[int, ...]
     tenant_concurrencies: tuple[int, ...]
     jobs: int
-    sample_requests: int
-    length_demo_requests: int
-    profile_requests: int
+    # The targets' ratios: the scenarios they compare, run in turn (interleaved) this many times, medians taken,
+    # so that a burst of other work on the shared machine does not land on one side of a ratio only.
+    rounds: int
+    round_seconds: float
+    round_concurrency: int
+    sample_requests: int = 200
+    length_demo_requests: int = 2000
+    profile_requests: int = 1000
+    tools: tuple[str, ...] = ("ab -t", "ab -n", "wrk")
 
 
 ALL_TOOLS = ("ab -t", "ab -n", "wrk")
@@ -54,41 +60,56 @@ MATRIX = (("gevent", "pymysql"), ("gevent", "mysqlclient"), ("gthread", "mysqlcl
 FULL_C = (1, 10, 50, 100, 200, 500, 1000)
 MODES = {
     "full": Mode(
-        "full",
-        FULL_C,
-        10,
-        5000,
-        10,
-        ALL_TOOLS,
-        FULL_C,
-        ALL_TOOLS,
-        MATRIX,
-        (1, 10, 100, 1000),
-        FULL_C,
-        1000,
-        500,
-        2000,
-        2000,
+        name="full",
+        concurrencies=FULL_C,
+        ab_seconds=10,
+        ab_count=5000,
+        wrk_seconds=10,
+        matrix_concurrencies=FULL_C,
+        matrix_tools=ALL_TOOLS,
+        matrix=MATRIX,
+        tenant_counts=(1, 10, 100, 1000),
+        tenant_concurrencies=FULL_C,
+        jobs=1000,
+        rounds=5,
+        round_seconds=10,
+        round_concurrency=50,
+        sample_requests=500,
     ),
     "quick": Mode(
-        "quick",
-        (1, 10, 50, 200, 1000),
-        3,
-        1000,
-        3,
-        ALL_TOOLS,
-        (10, 50, 200),
-        ("wrk",),
-        MATRIX,
-        (1, 10, 100, 1000),
-        (50,),
-        200,
-        200,
-        2000,
-        1000,
+        name="quick",
+        concurrencies=(1, 10, 50, 200, 1000),
+        ab_seconds=3,
+        ab_count=1000,
+        wrk_seconds=3,
+        matrix_concurrencies=(10, 50, 200),
+        matrix_tools=("wrk",),
+        matrix=MATRIX,
+        tenant_counts=(1, 10, 100, 1000),
+        tenant_concurrencies=(50,),
+        jobs=200,
+        rounds=3,
+        round_seconds=5,
+        round_concurrency=50,
     ),
     "smoke": Mode(
-        "smoke", (2,), 1, 20, 1, ALL_TOOLS, (2,), ("wrk",), (("sync", "mysqlclient"),), (1, 2), (2,), 5, 10, 50, 20
+        name="smoke",
+        concurrencies=(2,),
+        ab_seconds=1,
+        ab_count=20,
+        wrk_seconds=1,
+        matrix_concurrencies=(2,),
+        matrix_tools=("wrk",),
+        matrix=(("sync", "mysqlclient"),),
+        tenant_counts=(1, 2),
+        tenant_concurrencies=(2,),
+        jobs=5,
+        rounds=1,
+        round_seconds=1,
+        round_concurrency=2,
+        sample_requests=10,
+        length_demo_requests=50,
+        profile_requests=20,
     ),
 }
 
@@ -147,11 +168,30 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": bench.jobs,
         "length_demo": bench.length_demo,
         "profile": bench.profile,
+        "server_errors": server_errors(workdir),
         "skipped": args.skip,
     }
     paths = report.write(data, args.results_dir, stamp)
     print("report: " + ", ".join(str(path) for path in paths), flush=True)
     return 0
+
+
+_EXCEPTION_LINE = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*\.[A-Z]\w*(?:Error|Exception|Interrupted)\w*): ?(.*)$")
+
+
+def server_errors(workdir: Path) -> dict[str, dict[str, int]]:
+    """The exceptions the servers wrote to their logs (gunicorn's output), counted: evidence for any 5xx."""
+    found: dict[str, dict[str, int]] = {}
+    for log in sorted(workdir.glob("gunicorn-*.out")) + sorted(workdir.glob("error-*.log")):
+        counts: dict[str, int] = {}
+        for line in log.read_text(errors="replace").splitlines():
+            match = _EXCEPTION_LINE.match(line.strip())
+            if match:
+                key = f"{match.group(1)}: {match.group(2)[:120]}"
+                counts[key] = counts.get(key, 0) + 1
+        if counts:
+            found[log.name] = counts
+    return found
 
 
 def wait_for_load(max_load: float | None, max_wait: float) -> list[float]:
@@ -266,6 +306,8 @@ class Bench:
                         self.sweep("nginx", name + " via nginx", server, url, headers, via="nginx")
             if "tenants" not in self.args.skip:
                 self.tenant_spread(server)
+            if "rounds" not in self.args.skip:
+                self.ratio_rounds(server, ping_headers, me_headers)
 
     def login_all(self, server: Gunicorn, count: int) -> None:
         self.log(f"logging in one user per tenant ({count})")
@@ -326,12 +368,17 @@ class Bench:
             "body_lengths": dict(sorted(lengths.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)),
         }
 
+    def spread_file(self, path: str, count: int) -> Path:
+        """The wrk script's list for `count` tenants: "APPID TOKEN" (for /me) or "APPID -" per line."""
+        spread = self.workdir / f"spread-{path.rsplit('/', 1)[-1]}-{count}.txt"
+        app_ids = [bench_app_id(i) for i in range(1, count + 1)]
+        spread.write_text("".join(f"{a} {self.tokens[a] if path == ME else '-'}\n" for a in app_ids))
+        return spread
+
     def tenant_spread(self, server: Gunicorn) -> None:
         for path, label in ((ME, "DB + Redis /me"), (PING, "JSON ping")):
             for count in self.mode.tenant_counts:
-                spread = self.workdir / f"spread-{path.rsplit('/', 1)[-1]}-{count}.txt"
-                app_ids = [bench_app_id(i) for i in range(1, count + 1)]
-                spread.write_text("".join(f"{a} {self.tokens[a] if path == ME else '-'}\n" for a in app_ids))
+                spread = self.spread_file(path, count)
                 for concurrency in self.mode.tenant_concurrencies:
                     self.one_run(
                         "tenants",
@@ -345,6 +392,35 @@ class Bench:
                         spread_file=spread,
                         tenants=count,
                     )
+
+    def ratio_rounds(self, server: Gunicorn, ping_headers: dict, me_headers: dict) -> None:
+        """The scenarios the targets compare, interleaved, `rounds` times (the report takes medians)."""
+        most = max(self.mode.tenant_counts)
+        scenarios = [
+            ("DRF view without tenancy", "/bench/plain/drf", {}, None, 0),
+            ("JSON ping", PING, ping_headers, None, 1),
+            ("DB + Redis /me", ME, me_headers, None, 1),
+            ("JSON ping, 1 tenants", PING, {}, self.spread_file(PING, 1), 1),
+            (f"JSON ping, {most} tenants", PING, {}, self.spread_file(PING, most), most),
+            ("DB + Redis /me, 1 tenants", ME, {}, self.spread_file(ME, 1), 1),
+            (f"DB + Redis /me, {most} tenants", ME, {}, self.spread_file(ME, most), most),
+        ]
+        for round_index in range(self.mode.rounds):
+            for name, path, headers, spread, tenants in scenarios:
+                self.one_run(
+                    "rounds",
+                    name,
+                    server,
+                    server.url(path),
+                    headers,
+                    "wrk",
+                    self.mode.round_concurrency,
+                    via="direct",
+                    spread_file=spread,
+                    tenants=tenants,
+                    round_index=round_index,
+                    seconds=self.mode.round_seconds,
+                )
 
     # --- the bare WSGI baseline ---------------------------------------------------------------------------
     def bare_wsgi(self) -> None:
@@ -409,12 +485,15 @@ class Bench:
         spread_file: Path | None = None,
         tenants: int = 1,
         stack_label: str = "gevent+pymysql",
+        round_index: int | None = None,
+        seconds: float | None = None,
     ) -> None:
         access = AccessLog(server.access_log)
         access.mark()
         with watching_mysql(self.ns) as watch:
             if tool == "wrk":
-                result, _ = run_wrk(url, concurrency, self.mode.wrk_seconds, headers=headers, spread_file=spread_file)
+                duration = seconds or self.mode.wrk_seconds
+                result, _ = run_wrk(url, concurrency, duration, headers=headers, spread_file=spread_file)
             elif tool == "ab -t":
                 result, _ = run_ab(url, concurrency, headers, seconds=self.mode.ab_seconds)
             else:
@@ -440,6 +519,7 @@ class Bench:
             "via": via,
             "stack": stack_label,
             "tenants": tenants,
+            "round": round_index,
             **result.as_dict(),
         }
         self.runs.append(record)
@@ -448,44 +528,54 @@ class Bench:
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def jobs_benchmark(self) -> None:
+        """Plain and tenant-tagged jobs in turn, `rounds` times; the median round of each kind is reported."""
         tenants = min(10, max(self.mode.tenant_counts))
-        for kind in ("plain", "tenant"):
-            self.log(f"jobs: {self.mode.jobs} {kind} jobs")
-            enqueued = subprocess.run(
-                [stack.PYTHON, "-m", "benchmarks.jobs", "enqueue", kind, str(self.mode.jobs), str(tenants)],
-                env=self.env,
-                cwd=stack.BASE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=True,
-            )
-            ids_file = self.workdir / f"jobs-{kind}.json"
-            ids_file.write_text(enqueued.stdout)
-            if kind == "plain":
-                rq = str(Path(stack.PYTHON).with_name("rq"))
-                argv = [rq, "worker", "--burst", "--url", self.env["REDIS_URL"], "bench-plain"]
-            else:
-                argv = [stack.PYTHON, "manage.py", "rqworker", "--burst", "default"]
-            started = time.perf_counter()
-            subprocess.run(argv, env=self.env, cwd=stack.BASE_DIR, capture_output=True, timeout=1800, check=True)
-            wall = time.perf_counter() - started
-            timing = subprocess.run(
-                [stack.PYTHON, "-m", "benchmarks.jobs", "timing", str(ids_file)],
-                env=self.env,
-                cwd=stack.BASE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=True,
-            )
-            self.jobs[kind] = {
-                **json.loads(timing.stdout),
-                "enqueued": self.mode.jobs,
-                "worker_wall_seconds": wall,
-                "tenants": tenants if kind == "tenant" else 0,
-            }
-            self.log(f"jobs {kind}: {self.jobs[kind]}")
+        rounds: dict[str, list[dict]] = {"plain": [], "tenant": []}
+        for round_index in range(self.mode.rounds):
+            for kind in ("plain", "tenant"):
+                rounds[kind].append(self.jobs_round(kind, tenants, round_index))
+        for kind, measured in rounds.items():
+            ordered = sorted(measured, key=lambda row: row["jobs_per_second"])
+            self.jobs[kind] = {**ordered[len(ordered) // 2], "rounds": [row["jobs_per_second"] for row in measured]}
+
+    def jobs_round(self, kind: str, tenants: int, round_index: int) -> dict:
+        self.log(f"jobs: {self.mode.jobs} {kind} jobs (round {round_index + 1})")
+        enqueued = subprocess.run(
+            [stack.PYTHON, "-m", "benchmarks.jobs", "enqueue", kind, str(self.mode.jobs), str(tenants)],
+            env=self.env,
+            cwd=stack.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        ids_file = self.workdir / f"jobs-{kind}-{round_index}.json"
+        ids_file.write_text(enqueued.stdout)
+        if kind == "plain":
+            rq = str(Path(stack.PYTHON).with_name("rq"))
+            argv = [rq, "worker", "--burst", "--url", self.env["REDIS_URL"], "bench-plain"]
+        else:
+            argv = [stack.PYTHON, "manage.py", "rqworker", "--burst", "default"]
+        started = time.perf_counter()
+        subprocess.run(argv, env=self.env, cwd=stack.BASE_DIR, capture_output=True, timeout=1800, check=True)
+        wall = time.perf_counter() - started
+        timing = subprocess.run(
+            [stack.PYTHON, "-m", "benchmarks.jobs", "timing", str(ids_file)],
+            env=self.env,
+            cwd=stack.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        row = {
+            **json.loads(timing.stdout),
+            "enqueued": self.mode.jobs,
+            "worker_wall_seconds": wall,
+            "tenants": tenants if kind == "tenant" else 0,
+        }
+        self.log(f"jobs {kind}: {row}")
+        return row
 
     # --- a profile of /me's hot path ----------------------------------------------------------------------
     def profile_me(self) -> None:

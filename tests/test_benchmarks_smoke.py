@@ -16,6 +16,7 @@ REPORT_SECTIONS = (
     "## What ran",
     "## Summary against the targets",
     "## Requests/s at each concurrency",
+    "## Rounds (the targets' figures)",
     "## What one request costs (query count)",
     '## Why ab reports "failed requests" while gunicorn logs only 200s',
     "## Baselines",
@@ -23,6 +24,7 @@ REPORT_SECTIONS = (
     "## Through nginx",
     "## Tenants: 1 to 1,000, requests spread over them",
     "## Worker class x driver",
+    "## Exceptions in the servers' logs",
     "## MySQL connections and worker memory",
     "## Jobs",
     "## Provisioning the tenants",
@@ -67,7 +69,7 @@ def test_the_benchmark_command_runs_every_kind_of_scenario_and_writes_its_report
 
     data = json.loads(report.with_suffix(".json").read_text())
     runs = data["runs"]
-    assert {run["group"] for run in runs} == {"baseline", "tenant", "nginx", "tenants", "matrix"}
+    assert {run["group"] for run in runs} == {"baseline", "tenant", "nginx", "tenants", "rounds", "matrix"}
     assert {run["tool"] for run in runs} == {"ab -t", "ab -n", "wrk"}
     assert all(run["requests"] > 0 for run in runs), [run for run in runs if not run["requests"]]
     assert all(sum(run["statuses"].values()) > 0 for run in runs)  # gunicorn logged every run's requests
