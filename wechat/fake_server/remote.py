@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,13 +77,17 @@ class FakeWeChatControl:
 
     def _post(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(f"{self.base_url}/__control__/{action}", json=body, timeout=_TIMEOUT_SECONDS)
-        response.raise_for_status()
-        return dict(response.json())
+        return _json(response)
 
     def _get(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         response = requests.get(f"{self.base_url}/__control__/{action}", params=params, timeout=_TIMEOUT_SECONDS)
-        response.raise_for_status()
-        return dict(response.json())
+        return _json(response)
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    response.raise_for_status()
+    # The fake answers text/plain like WeChat; json.loads on bytes reads UTF-8 (response.json() would use Latin-1).
+    return dict(json.loads(response.content))
 
 
 def _list(values: Iterable[str] | None) -> list[str] | None:

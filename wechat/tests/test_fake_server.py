@@ -86,3 +86,13 @@ def test_reset_forgets_apps() -> None:
 def test_bad_control_call_answers_400(fake_server: FakeWeChatServer) -> None:
     response = requests.post(f"{fake_server.base_url}/__control__/apps", json={"secret": "no appid"}, timeout=2)
     assert response.status_code == 400
+
+
+def test_the_control_client_reads_chinese_and_emoji_back_intact(app: App, client: WeChatClient, fake_server) -> None:
+    token, _ = client.fetch_stable_token()
+    openid = client.code_to_session("code-chinese")["openid"]
+    fake_server.control.add_template(app.app_id, "tmpl-zh")
+    fake_server.control.grant_subscription(app.app_id, openid=openid, template_id="tmpl-zh")
+    client.send_subscribe_message(token, touser=openid, template_id="tmpl-zh", data={"thing1": {"value": "发货了😀"}})
+    [sent] = fake_server.control.messages(app.app_id)
+    assert sent["data"] == {"thing1": {"value": "发货了😀"}}
