@@ -46,6 +46,9 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # X-Forwarded-Proto and friends are trusted from the proxy only (nginx on this host).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = os.environ.get("GUNICORN_PROC_NAME", "miniplex")
+# supervisor is the control interface (signal HUP, restart); gunicorn's own control socket would sit at one
+# path per user ($HOME/.gunicorn/gunicorn.ctl), shared by every gunicorn that user runs.
+control_socket_disable = True
 
 # --- Logs ------------------------------------------------------------------------------------------------
 # Both to stdout/stderr: supervisor writes them to files and rotates them. The access line names the tenant,
@@ -102,6 +105,8 @@ if os.environ.get("LOG_FORMAT", "text").lower() == "json":
             "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
             "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
         },
+        # gunicorn merges this over its defaults, whose root logger needs a handler of this config.
+        "root": {"handlers": ["stderr"], "level": "INFO"},
         "loggers": {
             "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
             "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},

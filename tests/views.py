@@ -66,9 +66,12 @@ def whoami(request: HttpRequest) -> JsonResponse:
     )
 
 
+TEST_JOBS = {"record": "tests.job_functions.record_database", "fail": "tests.job_functions.fail_for_good"}
+
+
 def enqueue_record_job(request: HttpRequest) -> JsonResponse:
-    """Enqueues tests.job_functions.record_database for the active tenant; its id (GET /api/v1/jobs/<id>)."""
+    """Enqueues a job of tests.job_functions (?job=record|fail) for the active tenant; its id (/api/v1/jobs/<id>)."""
     from tenants.jobs import enqueue
 
-    job_id = enqueue("tests.job_functions.record_database", request.GET["marker"])
+    job_id = enqueue(TEST_JOBS[request.GET.get("job", "record")], request.GET["marker"])
     return JsonResponse({"app_id": require_current_tenant().app_id, "job_id": job_id})

@@ -7,6 +7,7 @@ nginx's listen address and gunicorn's port. Anything else in them is what produc
 
 import os
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,14 +34,15 @@ def fill_supervisor_programs(workdir: Path, *, root: str, settings_module: str, 
     return re.sub(r"^numprocs=\d+$", f"numprocs={workers}", text, flags=re.MULTILINE)
 
 
-def fill_nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int, read_timeout: str) -> str:
+def fill_nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int, read_timeout: str | None = None) -> str:
     """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in the work directory."""
     text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
     text = text.replace("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} ")
     text = text.replace("/var/log/nginx/", f"{workdir / 'logs'}/")
-    # Short, so that the 504 answer can be seen without waiting a minute.
-    return text.replace("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};")
+    if read_timeout is not None:  # short, so that a 504 can be seen without waiting a minute
+        text = text.replace("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};")
+    return text
 
 
 def nginx_main_config(workdir: Path, site: Path) -> str:
@@ -166,9 +168,16 @@ def running_stack(
 ) -> Iterator[Stack]:
     """nginx -> gunicorn (2 workers) and one rq worker, under supervisord, serving this checkout."""
     nginx_port, gunicorn_port = free_port(), free_port()
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}", "GUNICORN_WORKERS": "2"}
+    # A shorter graceful stop than production's 30 s: nginx's idle keep-alive connections hold a stopping
+    # worker for all of it, and the tests stop gunicorn a few times.
+    env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "10",
+    }
     programs = fill_supervisor_programs(workdir, root=str(BASE_DIR), settings_module=settings_module)
-    site = fill_nginx_site(workdir, listen_port=nginx_port, gunicorn_port=gunicorn_port, read_timeout="3s")
+    site = fill_nginx_site(workdir, listen_port=nginx_port, gunicorn_port=gunicorn_port)
     with supervised(workdir, env, programs_text=programs, nginx=site) as sup:
         wait_until_answers(nginx_port, "/healthz", seconds=90)
         yield Stack(supervised=sup, nginx_port=nginx_port, gunicorn_port=gunicorn_port)
@@ -194,3 +203,43 @@ def wait_gone(pids: set[int], *, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids):
         time.sleep(0.2)
+
+
+@contextmanager
+def silent_upstream() -> Iterator[int]:
+    """A port that accepts connections and never answers: an upstream that takes too long."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@contextmanager
+def nginx_alone(workdir: Path, *, upstream_port: int, read_timeout: str) -> Iterator[int]:
+    """The shipped site in an nginx of its own (no supervisor), in front of `upstream_port`; its port."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "logs").mkdir(exist_ok=True)
+    port = free_port()
+    site = workdir / "nginx-miniplex.conf"
+    site.write_text(fill_nginx_site(workdir, listen_port=port, gunicorn_port=upstream_port, read_timeout=read_timeout))
+    config = workdir / "nginx.conf"
+    config.write_text(nginx_main_config(workdir, site))
+    process = subprocess.Popen(
+        ["/usr/sbin/nginx", "-c", str(config), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _accepts(port), seconds=30, what="nginx")
+        yield port
+    finally:
+        stop_process(process)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

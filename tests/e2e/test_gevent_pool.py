@@ -5,6 +5,7 @@
 - in steady state requests open no new MySQL connection.
 """
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,3 +107,18 @@ def test_steady_state_requests_open_no_new_mysql_connection(services, two_worker
     print(f"1000 requests in steady state opened {new_connections} MySQL connection(s)")
     assert summary["statuses"] == {"200": 1000}
     assert new_connections == 0
+
+
+def test_json_log_lines_of_gunicorn_and_the_app_carry_app_id_and_request_id(services):
+    env = services.env(LOG_FORMAT="json")
+    log_path = services.workdir / "gunicorn-json.log"
+    with running_gunicorn(env, log_path, workers=1) as port:
+        get(port, "/test/whoami?mark=json-mark", E2E_TENANTS[2], **{"X-Request-ID": "json-req-1"})
+        time.sleep(0.5)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    app_line = next(line for line in lines if line["message"] == "whoami json-mark")
+    access_line = next(line for line in lines if line["logger"] == "gunicorn.access" and line["path"] == "/test/whoami")
+    assert (app_line["app_id"], app_line["request_id"]) == (E2E_TENANTS[2], "json-req-1")
+    assert (access_line["app_id"], access_line["request_id"]) == (E2E_TENANTS[2], "json-req-1")
+    assert str(access_line["status"]) == "200"
+    assert isinstance(access_line["duration_ms"], int)

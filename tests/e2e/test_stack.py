@@ -19,7 +19,15 @@ import requests
 from tests.e2e.conftest import E2E_TENANTS, Services
 from tests.e2e.sentry_stub import SentryStub, sentry_stub
 from tests.e2e.services import get, load_summary, started_load, wait_for
-from tests.e2e.stack import Stack, running_stack, wait_for_new_pid, wait_gone, worker_pids
+from tests.e2e.stack import (
+    Stack,
+    nginx_alone,
+    running_stack,
+    silent_upstream,
+    wait_for_new_pid,
+    wait_gone,
+    worker_pids,
+)
 
 WEB, WORKER = "miniplex-web", "miniplex-worker:miniplex-worker-00"
 
@@ -105,7 +113,9 @@ def test_nginx_answers_json_for_too_large_bodies_timeouts_and_a_missing_gunicorn
     assert too_large.status_code == 413
     assert too_large.json()["error"]["code"] == "request_too_large"
 
-    slow = get(stack.port, "/test/sleep?seconds=5", E2E_TENANTS[0])  # the test's proxy_read_timeout is 3 s
+    workdir = stack.services.workdir / "nginx-504"
+    with silent_upstream() as upstream, nginx_alone(workdir, upstream_port=upstream, read_timeout="1s") as port:
+        slow = get(port, "/api/v1/ping", E2E_TENANTS[0])
     assert slow.status_code == 504
     assert slow.json()["error"]["code"] == "gateway_timeout"
 
@@ -196,6 +206,23 @@ def test_sentry_events_carry_the_app_id_of_their_request_while_tenants_run_at_on
         assert event["environment"] == "e2e"
         assert event["release"] == "e2e-release"
     assert sorted(int(event["tags"]["request_id"][7:]) for event in events) == list(range(0, 36, 2))
+
+
+def test_a_failed_jobs_sentry_event_carries_the_jobs_tenant(stack):
+    app_id = E2E_TENANTS[1]
+    job_id = get(stack.port, "/test/enqueue?job=fail&marker=sentry-job", app_id).json()["job_id"]
+
+    def job_events() -> list[dict]:
+        return [
+            event
+            for event in stack.sentry.snapshot()
+            if "a bug in the job" in json.dumps(event.get("exception", {})) and event.get("tags", {}).get("app_id")
+        ]
+
+    wait_for(lambda: len(job_events()) >= 1, seconds=60, what="the failed job's Sentry event")
+    assert get(stack.port, f"/api/v1/jobs/{job_id}", app_id).json()["status"] == "failed"
+    assert {event["tags"]["app_id"] for event in job_events()} == {app_id}
+    assert all(event["release"] == "e2e-release" for event in job_events())
 
 
 def test_with_mysql_stopped_tenant_endpoints_answer_503_json_and_recover_by_themselves(stack):
