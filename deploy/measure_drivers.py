@@ -14,7 +14,6 @@ Prints a Markdown table. Not a test: figures vary by 15-25% between runs.
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.e2e.services import (  # noqa: E402
     run_load,
     running_gunicorn,
     stack_env,
+    watching_peak,
 )
 
 TENANTS = ("wx00000000000000e1", "wx00000000000000e2", "wx00000000000000e3")
@@ -61,16 +61,7 @@ def throughput(port: int, mariadb, seconds: float) -> tuple[float, float]:  # no
 
 
 def thousand_clients(port: int, mariadb) -> tuple[int, int]:  # noqa: ANN001
-    peak, stop = [0], threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], mariadb.status("Threads_connected") - 1)
-            stop.wait(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
+    with watching_peak(lambda: mariadb.status("Threads_connected") - 1) as peak:  # minus its own connection
         summary = run_load(
             {
                 "port": port,
@@ -82,9 +73,6 @@ def thousand_clients(port: int, mariadb) -> tuple[int, int]:  # noqa: ANN001
                 "limit": 180,
             }
         )
-    finally:
-        stop.set()
-        watcher.join()
     failed = summary["error_count"] + sum(count for status, count in summary["statuses"].items() if status != "200")
     return peak[0], failed
 

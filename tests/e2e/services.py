@@ -8,9 +8,11 @@ manager that stops it in `finally`, whatever happens.
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,15 +332,33 @@ Subsystem sftp internal-sftp
     with open(workdir / "sshd.log", "ab") as log:
         process = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
     try:
-        wait_for(lambda: _port_open(port), seconds=30, what="sshd")
+        wait_for(lambda: port_accepts(port), seconds=30, what="sshd")
         yield PrivateSshd(port=port, client_key=client_key)
     finally:
         stop_process(process)
 
 
-def _port_open(port: int) -> bool:
-    import socket
-
+def port_accepts(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def watching_peak(measure: Callable[[], int]) -> Iterator[list[int]]:
+    """Samples `measure` every 50 ms in a thread while the block runs; the list's one item is the peak."""
+    peak = [0]
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], measure())
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        watcher.join(timeout=10)

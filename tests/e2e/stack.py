@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.services import VENV_BIN, stop_process, wait_for, wait_until_answers
+from tests.e2e.services import VENV_BIN, port_accepts, stop_process, wait_for, wait_until_answers
 from tests.helpers import BASE_DIR, free_port
 
 DEPLOY = BASE_DIR / "deploy"
@@ -233,13 +233,7 @@ def nginx_alone(workdir: Path, *, upstream_port: int, read_timeout: str) -> Iter
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: _accepts(port), seconds=30, what="nginx")
+        wait_for(lambda: port_accepts(port), seconds=30, what="nginx")
         yield port
     finally:
         stop_process(process)
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -6,16 +6,14 @@
 """
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
 
 from tests.e2e.conftest import E2E_TENANTS, Services
-from tests.e2e.services import get, run_load, running_gunicorn
+from tests.e2e.services import get, run_load, running_gunicorn, watching_peak
 
 POOL_SIZE = 4
 
@@ -32,26 +30,6 @@ def two_workers(services: Services) -> Iterator[int]:
     env = services.env(DB_POOL_SIZE=str(POOL_SIZE))
     with running_gunicorn(env, services.workdir / "gunicorn-two.log", workers=2) as port:
         yield port
-
-
-@contextmanager
-def watching_peak(measure: Callable[[], int]) -> Iterator[list[int]]:
-    """Samples `measure` every 50 ms in a thread while the block runs; the list holds the peak."""
-    peak = [0]
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], measure())
-            stop.wait(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield peak
-    finally:
-        stop.set()
-        watcher.join(timeout=10)
 
 
 def test_two_sleep_requests_on_one_worker_run_side_by_side(one_worker):
