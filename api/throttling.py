@@ -6,11 +6,16 @@ REMOTE_ADDR, or from X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies 
 so a client cannot pick its own key by sending a forged header.
 """
 
+import logging
 from typing import Any
 
 from django.conf import settings
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: Request) -> str:
@@ -28,6 +33,15 @@ class TenantRateThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         return settings.API_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (ConnectionInterrupted, RedisError) as error:
+            # The counts live in Redis; while it is down there is nothing to count against, and an outage
+            # of the cache must not take the API down with it.
+            logger.warning("throttle counts unreachable, request let through: %s", error)
+            return True
 
 
 class TenantUserThrottle(TenantRateThrottle):

@@ -253,6 +253,9 @@ def test_with_redis_stopped_endpoints_that_need_no_queue_keep_answering(stack):
             response = get(stack.port, "/test/users/count", app_id)
             assert response.status_code == 200, response.text
             assert response.json()["app_id"] == app_id
+            # A DRF endpoint too: its throttles count in Redis and let requests through while it is down.
+            assert get(stack.port, "/test/users/count-api", app_id).status_code == 200
+            assert get(stack.port, "/api/v1/ping", app_id).json() == {"app_id": app_id}
         time.sleep(0.5)
     assert get(stack.port, "/healthz").status_code == 200
     ready = get(stack.port, "/readyz")
