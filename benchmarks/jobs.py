@@ -2,7 +2,7 @@
 RQ jobs (rq.Queue.enqueue, run by `rq worker`, rq's own Worker), the same no-op function
 (benchmarks.apps.tasks.noop), one forking worker each.
 
-    python -m benchmarks.jobs enqueue tenant|plain COUNT TENANTS   # prints the job ids (JSON)
+    python -m benchmarks.jobs enqueue tenant|django|plain COUNT TENANTS   # prints the job ids (JSON)
     python -m benchmarks.jobs timing IDS_FILE                      # prints the jobs' statuses and rate (JSON)
 
 jobs/s is counted from the jobs' own timestamps (first start to last end), so the workers' start-up is left out.
@@ -30,10 +30,12 @@ def enqueue(kind: str, count: int, tenants: int) -> list[str]:
     from tenants import jobs
     from tenants.selectors import tenant_resolve
 
-    if kind == "plain":
+    if kind in ("plain", "django"):
         from rq import Queue
 
-        queue = Queue(PLAIN_QUEUE, connection=jobs.get_connection())
+        # "django": plain jobs on the jobs queue, for `manage.py rqworker` with rq's own Worker and Job classes.
+        name = PLAIN_QUEUE if kind == "plain" else jobs.get_queue().name
+        queue = Queue(name, connection=jobs.get_connection())
         return [queue.enqueue(noop, n).id for n in range(count)]
     contexts = [tenant_resolve(app_id=bench_app_id(i + 1)) for i in range(tenants)]
     ids = []

@@ -216,6 +216,17 @@ def targets(data: dict) -> list[dict]:
                 "verdict": _verdict(ratio, 0.9),
             }
         )
+    if "tenant" in jobs and "django" in jobs and jobs["django"]["jobs_per_second"]:
+        ratio = jobs["tenant"]["jobs_per_second"] / jobs["django"]["jobs_per_second"]
+        rows.append(
+            {
+                "target": "(the same, against plain RQ jobs in a Django-loaded `manage.py rqworker`)",
+                "value": ratio,
+                "detail": f"{_fmt(jobs['tenant']['jobs_per_second'], 1)} / "
+                f"{_fmt(jobs['django']['jobs_per_second'], 1)} jobs/s",
+                "verdict": _verdict(ratio, 0.9),
+            }
+        )
     return rows
 
 
@@ -547,7 +558,8 @@ def jobs_section(data: dict) -> list[str]:
         "|---|---:|---|---:|---:|---|---:|",
     ]
     names = {
-        "plain": "plain RQ (rq.Queue.enqueue, `rq worker`)",
+        "plain": "plain RQ (rq.Queue.enqueue, `rq worker`: no Django in the process)",
+        "django": "plain RQ jobs, `manage.py rqworker --worker-class rq.Worker --job-class rq.job.Job` (Django loaded)",
         "tenant": "tenant-tagged (tenants.jobs.enqueue, `manage.py rqworker` = TenantWorker)",
     }
     for kind, row in jobs.items():

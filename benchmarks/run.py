@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -88,7 +89,7 @@ MODES = {
         tenant_counts=(1, 10, 100, 1000),
         tenant_concurrencies=(50,),
         jobs=200,
-        rounds=3,
+        rounds=5,
         round_seconds=5,
         round_concurrency=50,
     ),
@@ -126,7 +127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--namespace", default="bench", help="names of databases/users/keys: mp_<namespace>_*")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (GUNICORN_WORKERS)")
-    parser.add_argument("--pool-size", type=int, default=10, help="DB_POOL_SIZE per alias and gevent worker")
+    parser.add_argument("--pool-size", type=int, default=8, help="DB_POOL_SIZE per alias and gevent worker (master: 8)")
     parser.add_argument("--provision-parallel", type=int, default=2)
     parser.add_argument("--max-load", type=float, default=None, help="wait while the 1-min load is above this")
     parser.add_argument("--max-wait", type=float, default=600, help="seconds to wait for --max-load at most")
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dropped {stack.drop_namespace(ns)} database(s) of {ns.db_prefix}*, its users and Redis keys")
         return 0
     mode = MODES[args.mode]
+    # A TERM (a timeout, a supervisor) unwinds like Ctrl-C, so every server started here is stopped in `finally`.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     stack.ensure_tools()
     load_before = wait_for_load(args.max_load, args.max_wait)
     stamp = datetime.now(UTC)
@@ -530,9 +533,9 @@ class Bench:
     def jobs_benchmark(self) -> None:
         """Plain and tenant-tagged jobs in turn, `rounds` times; the median round of each kind is reported."""
         tenants = min(10, max(self.mode.tenant_counts))
-        rounds: dict[str, list[dict]] = {"plain": [], "tenant": []}
+        rounds: dict[str, list[dict]] = {"plain": [], "django": [], "tenant": []}
         for round_index in range(self.mode.rounds):
-            for kind in ("plain", "tenant"):
+            for kind in rounds:
                 rounds[kind].append(self.jobs_round(kind, tenants, round_index))
         for kind, measured in rounds.items():
             ordered = sorted(measured, key=lambda row: row["jobs_per_second"])
@@ -554,8 +557,21 @@ class Bench:
         if kind == "plain":
             rq = str(Path(stack.PYTHON).with_name("rq"))
             argv = [rq, "worker", "--burst", "--url", self.env["REDIS_URL"], "bench-plain"]
+        elif kind == "django":
+            # The same process as TenantWorker's (Django loaded), with rq's own Worker and Job: what tagging costs.
+            argv = [
+                stack.PYTHON,
+                "manage.py",
+                "rqworker",
+                "--burst",
+                "--worker-class",
+                "rq.Worker",
+                "--job-class",
+                "rq.job.Job",
+                self.env.get("JOBS_QUEUE", "default"),
+            ]
         else:
-            argv = [stack.PYTHON, "manage.py", "rqworker", "--burst", "default"]
+            argv = [stack.PYTHON, "manage.py", "rqworker", "--burst", self.env.get("JOBS_QUEUE", "default")]
         started = time.perf_counter()
         subprocess.run(argv, env=self.env, cwd=stack.BASE_DIR, capture_output=True, timeout=1800, check=True)
         wall = time.perf_counter() - started
