@@ -470,7 +470,7 @@ def length_section(data: dict) -> list[str]:
         f'{demo["result"]["requests"]} -c 10` against a benchmark view answering `{{"served": N}}` (N counts up):',
         "",
         "```",
-        *demo["ab_lines"],
+        *(line for line in demo["ab_lines"] if not line.startswith("Completed")),
         "```",
         "",
         f"gunicorn's access log for the same requests: statuses {statuses}; body lengths {lengths}.",
@@ -604,6 +604,16 @@ def profile_section(data: dict) -> list[str]:
     if "error" in profile:
         return ["## Profile of /me", "", "The profile failed:", "", "```", profile["error"], "```", ""]
     lines = profile["text"].splitlines()
+    flat = [line for line in profile.get("flat", "").splitlines() if line.strip()][:45]
+    if flat:
+        lines = [
+            "Each function with what it calls, in percent of the whole (flat, total time; first lines):",
+            "",
+            *flat,
+            "",
+            "The call tree (library frames folded):",
+            *lines,
+        ]
     return [
         "## Profile of /me's hot path",
         "",
@@ -611,7 +621,7 @@ def profile_section(data: dict) -> list[str]:
         f"(django.test.Client, mysqlclient, no gevent): {profile['ms_per_request']:.2f} ms per request.",
         "",
         "```",
-        *lines[:120],
+        *lines[:170],
         "```",
         "",
     ]
@@ -693,3 +703,19 @@ def write(data: dict, directory: Path, stamp: datetime) -> list[Path]:
     (directory / f"{prefix}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     (directory / f"{prefix}.md").write_text(markdown(data, made))
     return [directory / f"{prefix}.md", directory / f"{prefix}.json", *(directory / name for name in made.values())]
+
+
+def main(argv: list[str]) -> int:
+    """`python -m benchmarks.report RESULTS.json`: writes the Markdown and the charts again from a run's data."""
+    path = Path(argv[0])
+    data = json.loads(path.read_text())
+    made = charts(data, path.parent, path.stem)
+    path.with_suffix(".md").write_text(markdown(data, made))
+    print(path.with_suffix(".md"))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -362,7 +362,7 @@ class Bench:
         lines = [
             line
             for line in output.splitlines()
-            if line.startswith(("Document Length", "Complete", "Failed", "   (", "Non-2xx"))
+            if line.startswith(("Document Length", "Complete requests", "Failed", "   (", "Non-2xx"))
         ]
         self.length_demo = {
             "result": result.as_dict(),
