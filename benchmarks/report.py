@@ -81,7 +81,7 @@ def _reference_c(data: dict, runs: list[dict]) -> int | None:
 
 
 def _pick(data: dict, scenario: str, tool: str = "wrk", concurrency: int | None = None) -> dict | None:
-    runs = _runs(data, scenario=scenario, tool=tool)
+    runs = [run for run in _runs(data, scenario=scenario, tool=tool) if run["group"] != "rounds"]
     concurrency = concurrency if concurrency is not None else _reference_c(data, runs)
     found = [run for run in runs if run["concurrency"] == concurrency]
     return found[0] if found else None
@@ -355,7 +355,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
             out += _run_table_named([r for r in data["runs"] if r["group"] == group])
             continue
         for scenario in scenarios:
-            out += [f"### {scenario}", ""] + _run_table(_runs(data, scenario=scenario)) + [""]
+            out += [f"### {scenario}", ""] + _run_table(_runs(data, scenario=scenario, group=group)) + [""]
     out += errors_section(data)
     out += connections_section(data)
     out += jobs_section(data)
@@ -478,7 +478,8 @@ def length_section(data: dict) -> list[str]:
         'So "failed" here means "not the length of the first answer". The tables of this report split ab\'s '
         "failures by kind (connect, receive, length, exceptions) and show the statuses gunicorn logged next to them; "
         "only the non-length kinds and non-2xx responses are errors. The endpoints measured here answer the same "
-        "body every time (one user, one tenant), so their Length count is 0.",
+        "body every time (one user, one tenant), so their Length count is 0, except where an error came back: its "
+        "body has another length, so ab counts it twice, as Length and as Non-2xx.",
         "",
     ]
     return out
@@ -639,7 +640,8 @@ def charts(data: dict, directory: Path, prefix: str) -> dict[str, str]:
     for name, key, label in (("rps", "rps", "requests/s"), ("p99", "p99_ms", "p99 latency (ms)")):
         figure, axes = plt.subplots(figsize=(8, 4.5))
         for scenario in curves:
-            runs = sorted(_runs(data, scenario=scenario, tool="wrk"), key=lambda r: r["concurrency"])
+            sweep = [run for run in _runs(data, scenario=scenario, tool="wrk") if run["group"] != "rounds"]
+            runs = sorted(sweep, key=lambda r: r["concurrency"])
             if runs:
                 axes.plot([r["concurrency"] for r in runs], [r[key] for r in runs], marker="o", label=scenario)
         axes.set_xscale("log")
