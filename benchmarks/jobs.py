@@ -4,6 +4,7 @@ RQ jobs (rq.Queue.enqueue, run by `rq worker`, rq's own Worker), the same no-op 
 
     python -m benchmarks.jobs enqueue tenant|django|plain COUNT TENANTS   # prints the job ids (JSON)
     python -m benchmarks.jobs timing IDS_FILE                      # prints the jobs' statuses and rate (JSON)
+    python -m benchmarks.jobs forkcost APP_ID COUNT                # what a work horse pays to find its tenant
 
 jobs/s is counted from the jobs' own timestamps (first start to last end), so the workers' start-up is left out.
 """
@@ -11,6 +12,8 @@ jobs/s is counted from the jobs' own timestamps (first start to last end), so th
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 
 PLAIN_QUEUE = "bench-plain"
 
@@ -66,9 +69,34 @@ def timing(ids: list[str]) -> dict:
     return {"statuses": statuses, "jobs": len(finished), "seconds": seconds, "jobs_per_second": len(finished) / seconds}
 
 
+def fork_cost(app_id: str, count: int) -> dict[str, float]:
+    """What a work horse pays to find its tenant: ms per fork+exit, with a tenant lookup in the child (cold parent),
+    and with the parent having looked the tenant up before forking (as TenantWorker's horses do not)."""
+    _setup()
+    from tenants.selectors import tenant_resolve
+
+    def per_fork(child: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            pid = os.fork()
+            if pid == 0:
+                child()
+                os._exit(0)
+            os.waitpid(pid, 0)
+        return 1000 * (time.perf_counter() - started) / count
+
+    measured = {"fork_exit_ms": per_fork(lambda: None)}
+    measured["fork_resolve_cold_parent_ms"] = per_fork(lambda: tenant_resolve(app_id=app_id))
+    tenant_resolve(app_id=app_id)
+    measured["fork_resolve_warm_parent_ms"] = per_fork(lambda: tenant_resolve(app_id=app_id))
+    return measured
+
+
 def main(argv: list[str]) -> int:
     if argv[0] == "enqueue":
         json.dump(enqueue(argv[1], int(argv[2]), int(argv[3])), sys.stdout)
+    elif argv[0] == "forkcost":
+        json.dump(fork_cost(argv[1], int(argv[2])), sys.stdout)
     elif argv[0] == "timing":
         with open(argv[1]) as ids_file:
             json.dump(timing(json.load(ids_file)), sys.stdout)

@@ -569,6 +569,16 @@ def jobs_section(data: dict) -> list[str]:
             f"{row['jobs_per_second']:.1f} | {', '.join(f'{v:.1f}' for v in row.get('rounds', []))} | "
             f"{row['worker_wall_seconds']:.1f} |"
         )
+    fork = data.get("jobs_fork_cost") or {}
+    if fork:
+        out += [
+            "",
+            "What a work horse pays to find its tenant (`python -m benchmarks.jobs forkcost`, 50 forks each): "
+            f"fork + exit {fork['fork_exit_ms']:.1f} ms; fork + `tenant_resolve` in the child "
+            f"{fork['fork_resolve_cold_parent_ms']:.1f} ms when the parent had not looked the tenant up (as "
+            "TenantWorker's horses: each job's child makes the process's first Redis call, with a new connection), "
+            f"{fork['fork_resolve_warm_parent_ms']:.1f} ms when it had.",
+        ]
     return [*out, ""]
 
 

@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "provisioning": bench.provisioning,
         "logins": bench.logins,
         "jobs": bench.jobs,
+        "jobs_fork_cost": bench.jobs_fork_cost,
         "length_demo": bench.length_demo,
         "profile": bench.profile,
         "server_errors": server_errors(workdir),
@@ -214,6 +215,7 @@ class Bench:
         self.provisioning: dict = {}
         self.logins: dict = {}
         self.jobs: dict = {}
+        self.jobs_fork_cost: dict = {}
         self.length_demo: dict = {}
         self.profile: dict = {}
         self.settings: dict = {}
@@ -540,6 +542,19 @@ class Bench:
         for kind, measured in rounds.items():
             ordered = sorted(measured, key=lambda row: row["jobs_per_second"])
             self.jobs[kind] = {**ordered[len(ordered) // 2], "rounds": [row["jobs_per_second"] for row in measured]}
+        self.jobs_fork_cost = self.fork_cost()
+
+    def fork_cost(self) -> dict:
+        completed = subprocess.run(
+            [stack.PYTHON, "-m", "benchmarks.jobs", "forkcost", bench_app_id(1), "50"],
+            env=self.env,
+            cwd=stack.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        return json.loads(completed.stdout)
 
     def jobs_round(self, kind: str, tenants: int, round_index: int) -> dict:
         self.log(f"jobs: {self.mode.jobs} {kind} jobs (round {round_index + 1})")

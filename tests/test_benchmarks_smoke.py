@@ -76,4 +76,5 @@ def test_the_benchmark_command_runs_every_kind_of_scenario_and_writes_its_report
     assert data["samples"]["/api/v1/me"]["mysql"]["select_commands"] > 0
     assert data["length_demo"]["result"]["failures"]["length"] > 0
     assert {kind: job["jobs"] for kind, job in data["jobs"].items()} == {"plain": 5, "django": 5, "tenant": 5}
+    assert data["jobs_fork_cost"]["fork_exit_ms"] > 0
     assert data["profile"]["requests"] > 0
