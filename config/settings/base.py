@@ -112,8 +112,18 @@ TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 # belong to no tenant, such as the tenant registry's cached entries.
 REDIS_URL = env("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="miniplex")
+# Redis connections one process may hold; a request past it waits (up to 5 s) for one to come free instead of
+# failing: under gevent, 1,000 concurrent clients exceeded redis-py's pool (MaxConnectionsError, benchmarks/).
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=50)
 if REDIS_URL:
-    _cache_backend = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
+    _cache_backend = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+            "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS, "timeout": 5},
+        },
+    }
 else:
     # The embedded default: an in-process stand-in for Redis.
     _cache_backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
