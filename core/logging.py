@@ -21,8 +21,13 @@ class TenantContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         tenant = get_current_tenant()
+        # Django logs a 4xx/5xx response ("django.request") after the middleware has left the request's
+        # context; the record then carries the request, which still names its tenant and id.
+        request = getattr(record, "request", None)
+        if tenant is None:
+            tenant = getattr(request, "tenant", None)
         record.app_id = tenant.app_id if tenant is not None else "-"
-        record.request_id = get_request_id() or "-"
+        record.request_id = get_request_id() or getattr(request, "request_id", None) or "-"
         return True
 
 
