@@ -110,12 +110,22 @@ def run_ab(
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     limit = (seconds or 0) + 120 + (count or 0) / 20
-    completed = subprocess.run([*argv, url], capture_output=True, text=True, timeout=limit)
+    completed = _run_bounded([*argv, url], limit)
     output = completed.stdout + completed.stderr
     result = parse_ab(completed.stdout, tool, concurrency)
     if completed.returncode != 0:
         result.error = completed.stderr.strip()[-300:]
     return result, output
+
+
+def _run_bounded(argv: list[str], limit: float) -> subprocess.CompletedProcess:
+    """Runs a load generator; one that overruns its bound is a failed run of the report, not the end of it."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired as expired:
+        output = expired.stdout or ""
+        output = output.decode(errors="replace") if isinstance(output, bytes) else output
+        return subprocess.CompletedProcess(argv, -1, output, f"{argv[0]} killed after {limit:.0f} s")
 
 
 def run_wrk(
@@ -134,7 +144,7 @@ def run_wrk(
     if spread_file is not None:
         argv[1:1] = ["-s", str(WRK_SPREAD_SCRIPT)]
         argv += ["--", str(spread_file)]
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+    completed = _run_bounded(argv, seconds + 120)
     output = completed.stdout + completed.stderr
     result = parse_wrk(completed.stdout, concurrency)
     if completed.returncode != 0:

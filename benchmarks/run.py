@@ -64,7 +64,7 @@ MODES = {
         name="full",
         concurrencies=FULL_C,
         ab_seconds=10,
-        ab_count=5000,
+        ab_count=2000,
         wrk_seconds=10,
         matrix_concurrencies=FULL_C,
         matrix_tools=ALL_TOOLS,
@@ -529,7 +529,7 @@ class Bench:
         }
         self.runs.append(record)
         self.log(_summary(record))
-        time.sleep(0.5 if self.mode.name == "smoke" else 1.5)  # let sockets in TIME_WAIT and the server settle
+        time.sleep(0.5 if self.mode.name == "smoke" else 1.0)  # let sockets in TIME_WAIT and the server settle
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def jobs_benchmark(self) -> None:
