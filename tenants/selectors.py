@@ -15,11 +15,13 @@ def tenant_entry_get(*, app_id: str) -> TenantEntry | None:
     found, entry = cache.local_get(app_id)
     if found:
         return entry
+    # Before the reads below, which yield under gevent: local_set then knows if a change was noticed meanwhile.
+    epoch = cache.local_epoch()
     found, entry = cache.shared_get(app_id)
     if not found:
         entry = _entry_from_database(app_id)
         cache.shared_set(app_id, entry)
-    cache.local_set(app_id, entry)
+    cache.local_set(app_id, entry, epoch=epoch)
     return entry
 
 
