@@ -165,3 +165,8 @@ def clear_local() -> None:
     _drop_local_copies()
     _validity.generation = None
     _validity.checked_at = -math.inf
+
+
+def forget_local(app_id: str) -> None:
+    """Forget this process's copy of one tenant, so the next lookup asks Redis (or the DB)."""
+    _local.pop(app_id, None)

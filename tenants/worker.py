@@ -18,12 +18,14 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import Worker
 
+from core.exceptions import ApplicationError
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs import conf
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob, job_tenant
+from tenants.selectors import tenant_entry_get
 
 
 class TenantWorker(Worker):
@@ -48,6 +50,10 @@ class TenantWorker(Worker):
             return int(min(job.timeout - working_time, self.job_monitoring_interval)) + grace
         return self.job_monitoring_interval + grace
 
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        _warm_tenant_entry(job)
+        super().fork_work_horse(job, queue)
+
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         """In the work horse: Sentry scope and log lines tagged with the job's tenant; connections closed after."""
         app_id = getattr(job, "app_id", None) or "-"
@@ -66,6 +72,23 @@ class TenantWorker(Worker):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         if isinstance(job, TenantJob):
             job.record_crash(WORKER_DIED, f"the process running the job died (wait status {ret_val})")
+
+
+def _warm_tenant_entry(job: Job) -> None:
+    """In the worker, before it forks: the job's registry entry, so the work horse inherits it in memory.
+
+    Otherwise every horse, a new process, finds its tenant through Redis on a connection of its own: a fork
+    and a lookup cost about 18 ms against 3 ms (benchmarks/, `python -m benchmarks.jobs forkcost`).
+    """
+    if not isinstance(job, TenantJob) or job.is_platform or not job.app_id:
+        return
+    try:
+        tenant_entry_get(app_id=job.app_id)
+    except (ApplicationError, DatabaseError):
+        pass  # the horse looks it up again and fails the job with the reason
+    finally:
+        # A connection opened here must not be shared with the horse (its close would end the worker's too).
+        connections.close_all()
 
 
 def _tenant_for_log_lines(job: Job) -> TenantContext | None:

@@ -8,6 +8,7 @@ from rq.job import Job
 
 from core.exceptions import ApplicationError
 from core.tenant_context import TenantContext, activate_tenant
+from tenants import cache as registry_cache
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import CRASH_CODES, crash_record, failure_record, is_temporary
 from tenants.selectors import tenant_resolve
@@ -90,5 +91,12 @@ def job_tenant(job: TenantJob) -> TenantContext | None:
         raise JobTenantRefused("tenant_missing", "The job names no tenant; use tenants.jobs.enqueue.")
     try:
         return tenant_resolve(app_id=app_id)
-    except ApplicationError as error:  # AppIdInvalid, TenantNotFound, TenantSuspended
+    except ApplicationError:  # AppIdInvalid, TenantNotFound, TenantSuspended
+        pass
+    # A refusal is final (never retried), so it rests on the registry's word now, not on this process's copy,
+    # which may be up to TENANT_LOCAL_CACHE_SECONDS old: a job requeued just after a resume must run.
+    registry_cache.forget_local(app_id)
+    try:
+        return tenant_resolve(app_id=app_id)
+    except ApplicationError as error:
         raise JobTenantRefused(error.code, f"{app_id}: {error.message}") from None

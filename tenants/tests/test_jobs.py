@@ -1,18 +1,23 @@
 """tenants.jobs without worker processes: when a job is enqueued, what it carries, how failures are judged."""
 
+from unittest import mock
+
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connections, transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import JobStatus
+from rq.worker import Worker
 
 from api.tests.conftest import TenantClient
 from core.tenant_context import TenantNotActive, activate_tenant
+from tenants import cache as registry_cache
 from tenants.jobs import JobTenantRefused, TenantJob, enqueue, get_queue
 from tenants.jobs.failures import ABANDONED, failure_record, is_temporary
 from tenants.models import Tenant
-from tenants.selectors import tenant_context_for
-from tenants.services import tenant_suspend
+from tenants.selectors import tenant_context_for, tenant_entry_get
+from tenants.services import tenant_resume, tenant_suspend
+from tenants.worker import TenantWorker
 from tests.helpers import TENANT_A, TENANT_B, TENANT_C
 from tests.job_functions import platform_job, record_database
 from tests.workers import fetch, registries_holding
@@ -143,3 +148,29 @@ def test_failed_jobs_refuses_an_ambiguous_requeue():
         call_command("failed_jobs", "--all")
     with pytest.raises(CommandError, match="job_not_found"):
         call_command("failed_jobs", "--requeue", "f" * 32)
+
+
+def test_the_worker_finds_a_jobs_tenant_before_forking_and_keeps_no_connection_for_the_horse(tenant_a):
+    """The horse inherits its tenant's registry entry instead of asking Redis on a new connection per job."""
+    with activate_tenant(tenant_a):
+        job_id = enqueue(record_database, "warm")
+    registry_cache.clear_local()
+    connections.close_all()
+    with mock.patch.object(Worker, "fork_work_horse") as rq_fork:
+        TenantWorker([get_queue()], connection=get_queue().connection).fork_work_horse(fetch(job_id), get_queue())
+    rq_fork.assert_called_once()
+    assert registry_cache.local_get(TENANT_A) == (True, tenant_entry_get(app_id=TENANT_A))
+    assert registry_cache.local_get(TENANT_B) == (False, None)  # only the job's own tenant
+    assert all(connections[alias].connection is None for alias in connections)
+
+
+def test_a_job_refused_by_this_process_copy_of_the_registry_asks_the_registry_itself_first():
+    """A requeued job right after a resume runs, though the worker's copy still says "suspended"."""
+    tenant_c = tenant_context_for(tenant_suspend(app_id=TENANT_C))
+    with activate_tenant(tenant_c):
+        job_id = enqueue(record_database, "after-resume")
+    stale = tenant_entry_get(app_id=TENANT_C)
+    tenant_resume(app_id=TENANT_C)  # as another process would: the registry and Redis change, not our copy
+    registry_cache.local_set(TENANT_C, stale, epoch=registry_cache.local_epoch())
+    assert registry_cache.local_get(TENANT_C) == (True, stale)
+    assert fetch(job_id).perform() == {"app_id": TENANT_C, "database": tenant_c.db_name, "marker": "after-resume"}
