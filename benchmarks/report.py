@@ -291,7 +291,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
         "`worker_processes auto`, `worker_connections 8192`).",
         f"- Throttles raised for the load: `API_THROTTLE_RATE_USER` = `API_THROTTLE_RATE_ANON` = "
         f"`{data['settings'].get('API_THROTTLE_RATE_USER')}` (the product's 600/min would answer 429). "
-        "The throttle still runs on /me: a Redis GET and SET per request (see the query count).",
+        "The throttle still runs on /me: one pipelined Redis round trip per request (see the query count).",
         f"- Concurrencies {list(mode['concurrencies'])}: `ab -t {mode['ab_seconds']:g} -c C`, "
         f"`ab -n max(C, {mode['ab_count']}) -c C` "
         "(both with `-r`, no keep-alive, as ab runs by default), "
@@ -448,8 +448,9 @@ def query_section(data: dict) -> list[str]:
     out += [
         "",
         "On /me the one SELECT is the user's row (the token's user id comes from Redis); the Redis commands "
-        "are the token lookup (GET) and DRF's user throttle, which reads and writes its history (GET, SET) on every "
-        'request: the issue\'s "one Redis read" is three Redis commands as long as the throttle is on.',
+        "are the token lookup (a GET) and the user throttle's sliding-window counter (INCR and EXPIRE of this "
+        "window's count and a GET of the last window's, sent as one pipeline): two round trips where the issue "
+        'asks for "one Redis read", as long as the throttle is on.',
         "",
     ]
     return out
@@ -575,9 +576,9 @@ def jobs_section(data: dict) -> list[str]:
             "",
             "What a work horse pays to find its tenant (`python -m benchmarks.jobs forkcost`, 50 forks each): "
             f"fork + exit {fork['fork_exit_ms']:.1f} ms; fork + `tenant_resolve` in the child "
-            f"{fork['fork_resolve_cold_parent_ms']:.1f} ms when the parent had not looked the tenant up (as "
-            "TenantWorker's horses: each job's child makes the process's first Redis call, with a new connection), "
-            f"{fork['fork_resolve_warm_parent_ms']:.1f} ms when it had.",
+            f"{fork['fork_resolve_cold_parent_ms']:.1f} ms when the parent had not looked the tenant up (the "
+            "child then makes the process's first Redis call, on a new connection), "
+            f"{fork['fork_resolve_warm_parent_ms']:.1f} ms when it had, as TenantWorker now does before it forks.",
         ]
     return [*out, ""]
 

@@ -495,6 +495,7 @@ class Bench:
     ) -> None:
         access = AccessLog(server.access_log)
         access.mark()
+        workers_before = set(stack.worker_pids(server.process.pid))
         with watching_mysql(self.ns) as watch:
             if tool == "wrk":
                 duration = seconds or self.mode.wrk_seconds
@@ -516,6 +517,8 @@ class Bench:
             )
             / served,
             worker_rss_kib=server.workers_rss_kib(),
+            # Workers that were not there before the run: replaced by max_requests (or died) during it; at least.
+            workers_replaced=len(set(stack.worker_pids(server.process.pid)) - workers_before),
             load=[round(value, 2) for value in os.getloadavg()],
         )
         record = {
