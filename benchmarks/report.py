@@ -275,7 +275,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
         f"- CPU: **{m['cpu_count']} x {m['cpu_model']}**, {m['memory_gib']} GiB RAM, Linux {m['kernel']}",
         f"- load average (1, 5, 15 min) before: {data['load_before']}, "
         f"after: {[round(x, 2) for x in data['load_after']]}"
-        " (the machine is shared with other engineers' test runs: figures move by 15-25% between runs)",
+        " (single runs on this 2-core machine move by 10-25%: read the rounds, which interleave the scenarios)",
         f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"- MariaDB {m['mariadb']}, Redis {m['redis']}, {m['nginx']}, {m['ab']}, {m['wrk']}",
         "",
