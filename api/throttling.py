@@ -75,11 +75,14 @@ class TenantRateThrottle(SimpleRateThrottle):
     def wait(self) -> float:
         """Seconds until one more request fits (the Retry-After header)."""
         room = self.num_requests - 1 - self.current
-        if room < 0 or not self.previous:
-            return self.duration - self.elapsed  # only the next window has room
-        # previous * (1 - t / duration) + current + 1 <= num_requests, solved for t.
-        fits_at = self.duration * (1 - room / self.previous)
-        return max(fits_at - self.elapsed, 0.001)
+        if room >= 0:
+            # The previous window's weight has to fall: previous * (1 - t / duration) <= room, solved for t.
+            return max(self.duration * (1 - room / self.previous) - self.elapsed, 0.001)
+        until_next = self.duration - self.elapsed
+        if self.current <= 0:
+            return until_next  # a rate of 0: nothing ever fits, the header just says when to ask again
+        # This window alone is full: once it is the previous one, its weight has to fall in turn.
+        return until_next + self.duration * (1 - (self.num_requests - 1) / self.current)
 
 
 def _count_hit(cache: Any, current_key: str, previous_key: str, *, ttl: int) -> tuple[int, int]:

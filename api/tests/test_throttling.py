@@ -52,8 +52,9 @@ def test_rejected_requests_are_not_counted_and_retry_after_says_when_one_fits(al
         for _ in range(20):  # knocking while throttled
             response = alice.get("/api/v1/me")
             assert response.status_code == 429
-    # Nothing fits earlier: the window itself is full (the header adds a second to the throttle's 60 s).
-    assert int(response["Retry-After"]) == 61
+    # This window is full, and in the next one its 4 weigh until 4 x (1 - t/60) + 1 <= 4: t = 15 s, so
+    # 60 + 15 s (the header adds a second).
+    assert int(response["Retry-After"]) == 76
     with at(60 + 15):
         # Weighted 4 x 0.75 = 3: one request fits, the knocking did not push it back.
         assert me_statuses(alice, 2) == [200, 429]
