@@ -547,9 +547,10 @@ class Bench:
             self.jobs[kind] = {**ordered[len(ordered) // 2], "rounds": [row["jobs_per_second"] for row in measured]}
         self.jobs_fork_cost = self.fork_cost()
 
-    def fork_cost(self) -> dict:
+    def jobs_tool(self, *args: str) -> str:
+        """`python -m benchmarks.jobs ARGS` in the stack's environment; its output (JSON)."""
         completed = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.jobs", "forkcost", bench_app_id(1), "50"],
+            [stack.PYTHON, "-m", "benchmarks.jobs", *args],
             env=self.env,
             cwd=stack.BASE_DIR,
             capture_output=True,
@@ -557,21 +558,15 @@ class Bench:
             timeout=600,
             check=True,
         )
-        return json.loads(completed.stdout)
+        return completed.stdout
+
+    def fork_cost(self) -> dict:
+        return json.loads(self.jobs_tool("forkcost", bench_app_id(1), "50"))
 
     def jobs_round(self, kind: str, tenants: int, round_index: int) -> dict:
         self.log(f"jobs: {self.mode.jobs} {kind} jobs (round {round_index + 1})")
-        enqueued = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.jobs", "enqueue", kind, str(self.mode.jobs), str(tenants)],
-            env=self.env,
-            cwd=stack.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
         ids_file = self.workdir / f"jobs-{kind}-{round_index}.json"
-        ids_file.write_text(enqueued.stdout)
+        ids_file.write_text(self.jobs_tool("enqueue", kind, str(self.mode.jobs), str(tenants)))
         if kind == "plain":
             rq = str(Path(stack.PYTHON).with_name("rq"))
             argv = [rq, "worker", "--burst", "--url", self.env["REDIS_URL"], "bench-plain"]
@@ -593,17 +588,8 @@ class Bench:
         started = time.perf_counter()
         subprocess.run(argv, env=self.env, cwd=stack.BASE_DIR, capture_output=True, timeout=1800, check=True)
         wall = time.perf_counter() - started
-        timing = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.jobs", "timing", str(ids_file)],
-            env=self.env,
-            cwd=stack.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
         row = {
-            **json.loads(timing.stdout),
+            **json.loads(self.jobs_tool("timing", str(ids_file))),
             "enqueued": self.mode.jobs,
             "worker_wall_seconds": wall,
             "tenants": tenants if kind == "tenant" else 0,

@@ -149,7 +149,7 @@ def shared_set(app_id: str, entry: TenantEntry | None) -> None:
 
 def evict(app_id: str) -> None:
     """Forget a tenant here and in Redis; the generation bump makes other processes forget within the bound."""
-    _local.pop(app_id, None)
+    forget_local(app_id)
     try:
         caches["platform"].delete(_shared_key(app_id))
         # After the delete: a process that drops its copies on the new generation must not find the old entry.
