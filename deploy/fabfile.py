@@ -8,7 +8,7 @@
 Layout on a host (README, "Deployment"):
 
     /srv/miniplex/releases/<release>/   one directory per deploy (code, REVISION, .env -> shared/.env,
-                                        .venv -> venvs/<hash of requirements.txt>)
+                                        .venv -> venvs/<hash of requirements/base.txt>)
     /srv/miniplex/current               -> releases/<release>, what supervisor runs
     /srv/miniplex/shared/.env           settings and secrets (config/env.py reads <release>/.env)
     /srv/miniplex/venvs/<hash>/         one virtualenv per set of pins, shared by the releases that have them
@@ -168,13 +168,13 @@ def _upload(c: Connection, archive: bytes, release_dir: str, release: str) -> No
 
 def _install(c: Connection, root: str, release_dir: str, python: str) -> str:
     """The release's virtualenv: the one of its exact pins, made once per host and shared by releases."""
-    pins = _run(c, f"sha256sum {release_dir}/requirements.txt").stdout.split()[0][:16]
+    pins = _run(c, f"sha256sum {release_dir}/requirements/base.txt").stdout.split()[0][:16]
     venv = f"{root}/venvs/{pins}"
     if not _exists(c, f"{venv}.complete"):
         print(f"installing a virtualenv for pins {pins}")
         _run(c, f"rm -rf {venv} && {python} -m venv {venv}")
         _run(
-            c, f"{venv}/bin/pip install -q --upgrade pip && {venv}/bin/pip install -q -r {release_dir}/requirements.txt"
+            c, f"{venv}/bin/pip install -q --upgrade pip && {venv}/bin/pip install -q -r {release_dir}/requirements/base.txt"
         )
         _run(c, f"touch {venv}.complete")
     _run(c, f"ln -sfn {venv} {release_dir}/.venv && ln -sfn {root}/shared/.env {release_dir}/.env")

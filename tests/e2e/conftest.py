@@ -13,6 +13,14 @@ import pytest
 
 from tests.e2e.services import PrivateMariaDB, PrivateRedis, manage, private_mariadb, private_redis, stack_env
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e/ is the e2e tier, so `-m "not e2e"` leaves it out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 E2E_TENANTS = ("wx00000000000000e1", "wx00000000000000e2", "wx00000000000000e3")
 
 

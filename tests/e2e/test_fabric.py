@@ -78,7 +78,7 @@ def host(services: Services) -> Iterator[Host]:
     env = services.env()
     (root / "shared" / ".env").write_text("".join(f"{key}={env[key]}\n" for key in ENV_KEYS))
     # The host already has a virtualenv for these exact pins (making one would download every package).
-    pins = hashlib.sha256((BASE_DIR / "requirements.txt").read_bytes()).hexdigest()[:16]
+    pins = hashlib.sha256((BASE_DIR / "requirements/base.txt").read_bytes()).hexdigest()[:16]
     (root / "venvs" / pins).symlink_to(BASE_DIR / ".venv")
     (root / "venvs" / f"{pins}.complete").touch()
     gunicorn_port = free_port()
