@@ -173,9 +173,8 @@ def _install(c: Connection, root: str, release_dir: str, python: str) -> str:
     if not _exists(c, f"{venv}.complete"):
         print(f"installing a virtualenv for pins {pins}")
         _run(c, f"rm -rf {venv} && {python} -m venv {venv}")
-        _run(
-            c, f"{venv}/bin/pip install -q --upgrade pip && {venv}/bin/pip install -q -r {release_dir}/requirements/base.txt"
-        )
+        pip = f"{venv}/bin/pip install -q"
+        _run(c, f"{pip} --upgrade pip && {pip} -r {release_dir}/requirements/base.txt")
         _run(c, f"touch {venv}.complete")
     _run(c, f"ln -sfn {venv} {release_dir}/.venv && ln -sfn {root}/shared/.env {release_dir}/.env")
     return venv

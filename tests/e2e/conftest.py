@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.services import PrivateMariaDB, PrivateRedis, manage, private_mariadb, private_redis, stack_env
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e/ is the e2e tier, so `-m "not e2e"` leaves it out."""
     here = Path(__file__).parent
