@@ -5,6 +5,8 @@ at the moment an event is made; a job's tenant may be reset before the worker re
 the job class also calls `tag_tenant(app_id)` on the job's own Sentry scope.
 """
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import sentry_sdk
@@ -25,10 +27,74 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
         release=release,
         integrations=[DjangoIntegration(), RqIntegration()],
         traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,  # no user IPs, cookies or bodies: WeChat openids and tokens stay here
-        before_send=add_context_tags,
+        # No user IPs or cookies; and, since send_default_pii does not cover them, no request bodies (a login or a
+        # secret rotation carries codes and AppSecrets) and no local variables of the frames (tokens, secrets).
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        before_send=prepare_event,
+        before_breadcrumb=scrub_breadcrumb,
     )
     _report_jobs_that_rq_will_not_retry()
+
+
+# A key is secret when its lower-cased name contains one of these: AppSecrets (`app_secret`, `secret`), tokens
+# (`token`, `raw_token`, `access_token`, `authorization`), WeChat's `session_key`, phone numbers and the
+# `encryptedData`/`iv` pair they are decrypted from, passwords, cookies and keys of any kind.
+SECRET_KEY_FRAGMENTS = (
+    "secret",
+    "token",
+    "authorization",
+    "session_key",
+    "sessionkey",
+    "phone",
+    "encrypted",
+    "password",
+    "passwd",
+    "cookie",
+    "csrf",
+    "api_key",
+    "apikey",
+    "private_key",
+    "dsn",
+)
+# Keys matched whole (too short to match as a fragment): the IV of encryptedData, the login code.
+SECRET_KEY_NAMES = frozenset({"iv", "code", "js_code", "key", "keys"})
+FILTERED = "[Filtered]"
+# name=value pairs inside a string: the query of a URL in an HTTP breadcrumb (WeChat takes secrets in the query).
+_QUERY_PAIR = re.compile(r"([A-Za-z0-9_.\-]+)=([^&\s#]*)")
+
+
+def is_secret_key(name: object) -> bool:
+    key = str(name).lower().replace("-", "_")
+    return key in SECRET_KEY_NAMES or any(fragment in key for fragment in SECRET_KEY_FRAGMENTS)
+
+
+def scrub(value: Any) -> Any:
+    """The value with every secret-named entry replaced, at any depth (dicts, lists, and header pairs)."""
+    if isinstance(value, Mapping):
+        return {key: FILTERED if is_secret_key(key) else scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        # Headers and cookies may come as [name, value] pairs.
+        if len(value) == 2 and isinstance(value[0], str) and is_secret_key(value[0]):
+            return [value[0], FILTERED]
+        return [scrub(item) for item in value]
+    if isinstance(value, str) and "=" in value:
+        return _QUERY_PAIR.sub(_scrub_pair, value)
+    return value
+
+
+def _scrub_pair(match: re.Match[str]) -> str:
+    return f"{match[1]}={FILTERED}" if is_secret_key(match[1]) else match[0]
+
+
+def prepare_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """Scrubs the event of secrets (whatever an integration put where), then tags it with tenant and request."""
+    return add_context_tags(scrub(event), hint)
+
+
+def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    return scrub(crumb)
 
 
 def add_context_tags(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
