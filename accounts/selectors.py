@@ -1,18 +1,15 @@
 """Reads of mini-program users."""
 
 from accounts.models import MiniProgramUser
-from accounts.tokens import token_user_id
+from accounts.tokens import token_user
 from core.tenant_context import activate_tenant
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 
 
 def user_for_token(*, raw_token: str) -> MiniProgramUser | None:
-    """The active tenant's user holding this token: one Redis read and one row in steady state."""
-    user_id = token_user_id(raw_token=raw_token)
-    if user_id is None:
-        return None
-    return MiniProgramUser.objects.filter(pk=user_id).first()
+    """The active tenant's user holding this token: one query to the tenant's database, nothing in Redis."""
+    return token_user(raw_token=raw_token)
 
 
 def users_list(*, tenant: Tenant, limit: int) -> list[MiniProgramUser]:

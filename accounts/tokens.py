@@ -1,35 +1,25 @@
 """API tokens of mini-program users, bound to their tenant.
 
-A token is looked up in the active tenant's cache scope and database only, so a token of tenant A sent with
-tenant B's AppID finds nothing. Steady state costs one Redis read (token -> user id); the database is asked
-when Redis does not know the token or is unreachable.
+The tenant's own database is the only authority on a token: a token is its SHA-256 in that database's
+`accounts_authtoken`, unexpired, joined to its user in one indexed query. Nothing about a token is cached
+in Redis. A cache (token -> user id) could outlive what it describes: a retired and onboarded-again
+tenant, or a database restored from a backup, starts its user ids at 1 again, and a cached id would then
+name another person; it would also keep an expired or revoked token alive until its own TTL, and make a
+logout depend on Redis. The query costs the same round trip as the user's row it replaces.
 """
 
 import hashlib
-import logging
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
 from accounts.models import AuthToken, MiniProgramUser
-
-logger = logging.getLogger(__name__)
-# How long Redis remembers a token -> user mapping; revoking deletes it at once.
-TOKEN_CACHE_SECONDS = 3600
 
 
 def _hash(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
-def _cache_key(key_hash: str) -> str:
-    # The cache's key function adds the active tenant's AppID (core.cache.make_tenant_key).
-    return f"auth-token:{key_hash}"
 
 
 def token_issue(*, user: MiniProgramUser) -> str:
@@ -39,36 +29,13 @@ def token_issue(*, user: MiniProgramUser) -> str:
     return raw_token
 
 
-def token_user_id(*, raw_token: str) -> int | None:
-    """The id of the token's user in the active tenant, or None for an unknown, expired or revoked token."""
-    key_hash = _hash(raw_token)
-    try:
-        user_id = cache.get(_cache_key(key_hash))
-    except (ConnectionInterrupted, RedisError) as error:
-        logger.warning("token cache unreachable, asking the database: %s", error)
-        return _user_id_from_database(key_hash)
-    if user_id is None:
-        user_id = _user_id_from_database(key_hash)
-        if user_id is not None:
-            _remember(key_hash, user_id)
-    return user_id
-
-
-def _user_id_from_database(key_hash: str) -> int | None:
-    row = AuthToken.objects.filter(key_hash=key_hash, expires_at__gt=timezone.now()).values("user_id", "expires_at")
-    found = row.first()
-    return found["user_id"] if found else None
-
-
-def _remember(key_hash: str, user_id: int) -> None:
-    try:
-        cache.set(_cache_key(key_hash), user_id, timeout=TOKEN_CACHE_SECONDS)
-    except (ConnectionInterrupted, RedisError) as error:
-        logger.warning("token cache unreachable, not remembered: %s", error)
+def token_user(*, raw_token: str) -> MiniProgramUser | None:
+    """The active tenant's user holding this token, or None for an unknown, expired or revoked token."""
+    return MiniProgramUser.objects.filter(
+        tokens__key_hash=_hash(raw_token), tokens__expires_at__gt=timezone.now()
+    ).first()
 
 
 def token_revoke(*, raw_token: str) -> None:
-    key_hash = _hash(raw_token)
-    AuthToken.objects.filter(key_hash=key_hash).delete()
-    # Not swallowed: a revoked token must not stay usable from the cache.
-    cache.delete(_cache_key(key_hash))
+    """Deletes the token's row: from the commit on, no request is served with it, and nothing can revive it."""
+    AuthToken.objects.filter(key_hash=_hash(raw_token)).delete()

@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 
+from core.cache import tenant_scope_delete
 from core.tenant_context import tenant_ddl_alias
 from tenants import cache
 from tenants.activity import tenant_activity_forget
@@ -128,6 +129,7 @@ def tenant_drop(*, app_id: str) -> None:
     _server_ddl(tenant.db_server).drop_tenant_database(tenant.db_name)
     tenant.delete()
     cache.evict(app_id)
+    tenant_scope_delete(app_id=app_id)  # throttle counts and anything else cached under the tenant's AppID
     tenant_activity_forget(app_id=app_id)
     logger.info("tenant %s dropped (%s/%s)", app_id, tenant.db_server, tenant.db_name)
 

@@ -1,0 +1,160 @@
+"""A token names one person of one tenant's database, whatever happens to that tenant's cache scope.
+
+Each test first shows that the situation is real (the new user has the old user's id), then that the old
+token is refused: a retired and onboarded-again AppID, a tenant database restored from a dump, an expired
+token, a logout while Redis is down.
+"""
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from accounts.models import AuthToken
+from api.tests.conftest import TenantClient
+from core.cache import tenant_scope_delete
+from core.tenant_context import activate_tenant
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
+from tenants.services import tenant_provision, tenant_retire
+from tests.helpers import TENANT_A, free_port, log_queries, mysql_rows, session_secret
+
+pytestmark = pytest.mark.usefixtures("wechat")
+
+NEW_APP_ID = "wx00000000000000e1"
+
+
+def me(client: TenantClient) -> tuple[int, dict]:
+    response = client.get("/api/v1/me")
+    return response.status_code, response.json()
+
+
+def logged_in(app_id: str, code: str) -> TenantClient:
+    client = TenantClient(app_id)
+    response = client.login(code)
+    assert response.status_code == 200, response.content
+    return client
+
+
+@pytest.fixture
+def new_tenant(wechat) -> str:
+    """A tenant made by the test (dropped by the clean-up), known to the fake WeChat server."""
+    wechat.control.register_app(NEW_APP_ID, session_secret(NEW_APP_ID))
+    tenant_provision(app_id=NEW_APP_ID, name="Retired and back", app_secret=session_secret(NEW_APP_ID))
+    return NEW_APP_ID
+
+
+def test_an_old_token_is_refused_after_the_tenant_is_retired_and_onboarded_again(new_tenant):
+    alice = logged_in(new_tenant, "code-alice")
+    assert me(alice)[0] == 200  # used, so anything that caches a token has cached it
+    alice_id = me(alice)[1]["id"]
+
+    tenant_retire(app_id=new_tenant, confirm_app_id=new_tenant)
+    tenant_provision(app_id=new_tenant, name="Retired and back", app_secret=session_secret(new_tenant))
+    bob = logged_in(new_tenant, "code-bob")
+
+    assert me(bob)[1]["id"] == alice_id  # ids start again at 1: the same id is another person now
+    status, body = me(alice)
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")
+    assert "openid-bob" not in str(body)
+
+
+def test_retire_deletes_every_key_of_the_tenants_cache_scope(new_tenant):
+    alice = logged_in(new_tenant, "code-alice")
+    assert me(alice)[0] == 200  # throttle counters of the tenant now exist
+    scope = f"{settings.CACHE_KEY_PREFIX}:*:{new_tenant}:*"
+    client = cache.client.get_client()
+    assert list(client.scan_iter(match=scope))
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        cache.set("kept", "tenant A's own")
+
+    tenant_retire(app_id=new_tenant, confirm_app_id=new_tenant)
+
+    assert list(client.scan_iter(match=scope)) == []
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        assert cache.get("kept") == "tenant A's own"  # another tenant's scope is left alone
+
+
+def test_scope_delete_counts_what_it_deleted(new_tenant):
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=new_tenant))):
+        for index in range(3):
+            cache.set(f"k{index}", index)
+    assert tenant_scope_delete(app_id=new_tenant) == 3
+    assert tenant_scope_delete(app_id=new_tenant) == 0
+
+
+def dump(database: str) -> bytes:
+    return subprocess.run(
+        ["mariadb-dump", "-h127.0.0.1", "-uroot", "--single-transaction", database],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+
+
+def restore(database: str, sql: bytes) -> None:
+    subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", database], input=sql, check=True, timeout=60)
+
+
+def test_an_old_token_is_refused_after_the_tenant_database_is_restored_from_a_dump(new_tenant):
+    database = Tenant.objects.get(app_id=new_tenant).db_name
+    backup = dump(database)  # taken before Alice ever logged in
+    alice = logged_in(new_tenant, "code-alice")
+    assert me(alice)[0] == 200
+    alice_id = me(alice)[1]["id"]
+
+    restore(database, backup)
+    assert mysql_rows(f"SELECT COUNT(*) FROM `{database}`.accounts_miniprogramuser") == [(0,)]
+    bob = logged_in(new_tenant, "code-bob")
+
+    assert me(bob)[1]["id"] == alice_id
+    status, body = me(alice)
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")
+    assert me(bob)[1]["openid"].startswith("openid-bob-")
+
+
+def test_an_expired_token_is_refused_at_once():
+    alice = logged_in(TENANT_A, "code-alice")
+    assert me(alice)[0] == 200
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        AuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    status, body = me(alice)
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")
+
+
+def dead_redis() -> override_settings:
+    """Every cache pointed at a port where nothing listens: Redis is down for this process."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    return override_settings(
+        CACHES={name: {**config, "LOCATION": url} for name, config in settings.CACHES.items()},
+    )
+
+
+def test_a_logout_while_redis_is_down_revokes_the_token_for_good():
+    alice = logged_in(TENANT_A, "code-alice")
+    assert me(alice)[0] == 200
+    with dead_redis():
+        assert me(alice)[0] == 200  # Redis is not needed to authenticate
+        response = alice.post("/api/v1/auth/logout")
+        assert response.status_code == 204
+        assert me(alice)[0] == 401
+    # Redis is back, with whatever it held before the outage: the token stays revoked.
+    status, body = me(alice)
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        assert AuthToken.objects.count() == 0
+
+
+def test_a_token_is_checked_with_one_query_and_nothing_in_redis():
+    alice = logged_in(TENANT_A, "code-alice")
+    alias = tenant_context_for(Tenant.objects.get(app_id=TENANT_A)).db_alias
+    with log_queries([alias]) as log:
+        assert me(alice)[0] == 200
+    # The token row joined to its user: the tenant's own database is the only authority.
+    [query] = log.for_alias(alias)
+    assert "accounts_authtoken" in query and "accounts_miniprogramuser" in query
+    assert list(cache.client.get_client().scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*auth-token*")) == []
