@@ -1,24 +1,56 @@
-"""/platform/v1/: the staff-only API of platform admins (Django staff users, by session or by token)."""
+"""/platform/v1/: the API of platform admins (Django staff users, by session or by a hashed knox token).
+
+Each view names the Django permissions each method needs (console.permissions), the same ones the admin
+checks; every lifecycle action that succeeds writes one audit entry (door "api").
+"""
+
+from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.auth import TokenAuthentication
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.permissions import IsAdminUser
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.jobs import JobApi
+from console import permissions as perms
+from console.actors import actor_from_request
+from console.models import AuditEntry
+from console.services import audit_record
 from tenants.facts import tenant_facts_get
 from tenants.jobs import platform_job_state_get
 from tenants.selectors import tenant_get, tenant_list
 from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
 
 
+class PlatformPermission(BasePermission):
+    """Staff, holding every Django permission the view names for the request's method (none named: refused)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_staff):
+            return False
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        required = view.required_permissions.get(method)
+        return required is not None and user.has_perms(required)
+
+
 class PlatformApi(APIView):
     # Token first: its WWW-Authenticate header makes a missing credential 401, not 403.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [IsAdminUser]
+    permission_classes = [PlatformPermission]
+    required_permissions: dict[str, tuple[str, ...]] = {"GET": (perms.VIEW_TENANT,)}
+
+    def audit(self, action: str, app_id: str, **details: Any) -> None:
+        audit_record(
+            actor=actor_from_request(self.request, door=AuditEntry.Door.API),
+            action=action,
+            app_id=app_id,
+            details=details,
+        )
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -44,6 +76,8 @@ class TenantFactsSerializer(serializers.Serializer):
 
 
 class TenantListApi(PlatformApi):
+    required_permissions = {"GET": (perms.VIEW_TENANT,), "POST": (perms.ADD_TENANT,)}
+
     class InputSerializer(serializers.Serializer):
         app_id = serializers.CharField(max_length=64)
         name = serializers.CharField(max_length=100)
@@ -68,6 +102,7 @@ class TenantListApi(PlatformApi):
         tenant = tenant_onboard(
             app_id=data["app_id"], name=data["name"], server=data.get("db_server"), app_secret=data.get("app_secret")
         )
+        self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
         job_url = f"/platform/v1/jobs/{tenant.provisioning_job_id}"
         body = {"tenant": tenant, "job_id": tenant.provisioning_job_id, "job_url": job_url}
         return Response(self.CreatedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
@@ -85,18 +120,25 @@ class TenantDetailApi(PlatformApi):
 
 
 class TenantSuspendApi(PlatformApi):
+    required_permissions = {"POST": (perms.SUSPEND_TENANT,)}
     service = staticmethod(tenant_suspend)
+    action = AuditEntry.Action.SUSPEND
 
     @extend_schema(request=None, responses=TenantOutputSerializer)
     def post(self, request: Request, app_id: str) -> Response:
-        return Response(TenantOutputSerializer(type(self).service(app_id=app_id)).data)
+        tenant = type(self).service(app_id=app_id)
+        self.audit(self.action, tenant.app_id)
+        return Response(TenantOutputSerializer(tenant).data)
 
 
 class TenantResumeApi(TenantSuspendApi):
     service = staticmethod(tenant_resume)
+    action = AuditEntry.Action.RESUME
 
 
 class TenantSecretApi(PlatformApi):
+    required_permissions = {"POST": (perms.ROTATE_SECRET,)}
+
     class InputSerializer(serializers.Serializer):
         app_secret = serializers.CharField(max_length=128, write_only=True)
 
@@ -106,10 +148,13 @@ class TenantSecretApi(PlatformApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tenant = tenant_rotate_secret(app_id=app_id, app_secret=serializer.validated_data["app_secret"])
+        self.audit(AuditEntry.Action.ROTATE_SECRET, tenant.app_id)
         return Response(TenantOutputSerializer(tenant).data)
 
 
 class TenantRetireApi(PlatformApi):
+    required_permissions = {"POST": (perms.RETIRE_TENANT,)}
+
     class InputSerializer(serializers.Serializer):
         confirm_app_id = serializers.CharField(max_length=64, help_text="The AppID again, to confirm.")
 
@@ -118,8 +163,9 @@ class TenantRetireApi(PlatformApi):
         """Drops the database, the registry row, the cached entries and the jobs of the tenant."""
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tenant_get(app_id=app_id)  # 404 for an unknown AppID, before the confirmation is judged
+        tenant = tenant_get(app_id=app_id)  # 404 for an unknown AppID, before the confirmation is judged
         tenant_retire(app_id=app_id, confirm_app_id=serializer.validated_data["confirm_app_id"])
+        self.audit(AuditEntry.Action.RETIRE, app_id, db_server=tenant.db_server, db_name=tenant.db_name)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,9 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from console import permissions as perms
+from console.actors import actor_from_request
+from console.models import AuditEntry
+from console.services import audit_record
 from core.exceptions import ApplicationError
 from tenants.admin_forms import OnboardForm, RetireForm, RotateSecretForm
-from tenants.facts import tenant_facts_get
+from tenants.facts import facts_time_text, tenant_facts_get
 from tenants.models import Tenant
 from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
 
@@ -61,27 +65,32 @@ class TenantAdmin(admin.ModelAdmin):
             "-" if facts.database_bytes is None else facts.database_bytes,
             facts.jobs_queued,
             facts.jobs_failed,
-            facts.last_request_at or "never",
+            facts_time_text(facts.last_request_at),
         )
 
     # --- actions on the list ------------------------------------------------------------------------------
 
-    @admin.action(description="Suspend the selected tenants")
+    # Each action is offered, and run, only for a user with its permission (Django checks has_<name>_permission).
+    @admin.action(description="Suspend the selected tenants", permissions=["suspend"])
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        self._each(request, queryset, tenant_suspend, "suspended")
+        self._each(request, queryset, tenant_suspend, AuditEntry.Action.SUSPEND, "suspended")
 
-    @admin.action(description="Resume the selected tenants")
+    @admin.action(description="Resume the selected tenants", permissions=["suspend"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        self._each(request, queryset, tenant_resume, "resumed")
+        self._each(request, queryset, tenant_resume, AuditEntry.Action.RESUME, "resumed")
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], service: Any, done: str) -> None:
+    def _each(self, request: HttpRequest, queryset: QuerySet[Tenant], service: Any, action: str, done: str) -> None:
         for tenant in queryset:
             try:
                 service(app_id=tenant.app_id)
             except ApplicationError as error:
                 self.message_user(request, f"{tenant.app_id}: {error.message}", messages.ERROR)
             else:
+                _audit(request, action, tenant.app_id)
                 self.message_user(request, f"{tenant.app_id} {done}.", messages.SUCCESS)
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(perms.SUSPEND_TENANT)
 
     # --- pages of their own ---------------------------------------------------------------------------------
 
@@ -100,11 +109,11 @@ class TenantAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context}
         return TemplateResponse(request, f"admin/tenants/tenant/{template}", context)
 
-    def _tenant_for_change(self, request: HttpRequest, object_id: str) -> Tenant:
-        tenant = get_object_or_404(Tenant, pk=object_id)
-        if not self.has_change_permission(request, tenant):
+    def _tenant_for(self, request: HttpRequest, object_id: str, permission: str) -> Tenant:
+        # The permission is checked before the tenant is looked up: no answer tells an outsider what exists.
+        if not request.user.has_perm(permission):
             raise PermissionDenied
-        return tenant
+        return get_object_or_404(Tenant, pk=object_id)
 
     def _change_url(self, tenant: Tenant) -> str:
         return reverse("admin:tenants_tenant_change", args=[tenant.pk])
@@ -120,12 +129,13 @@ class TenantAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
+                _audit(request, AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
                 self.message_user(request, f"{tenant.app_id} registered; its database is being provisioned.")
                 return HttpResponseRedirect(self._change_url(tenant))
         return self._page(request, "onboard.html", "Onboard a mini-program", form=form)
 
     def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        tenant = self._tenant_for_change(request, object_id)
+        tenant = self._tenant_for(request, object_id, perms.ROTATE_SECRET)
         form = RotateSecretForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -133,6 +143,7 @@ class TenantAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
+                _audit(request, AuditEntry.Action.ROTATE_SECRET, tenant.app_id)
                 self.message_user(request, f"{tenant.app_id}: the new AppSecret was accepted by WeChat and stored.")
                 return HttpResponseRedirect(self._change_url(tenant))
         return self._page(
@@ -141,9 +152,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def retire_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Two steps: this page explains what goes, and retiring needs the AppID typed again."""
-        tenant = self._tenant_for_change(request, object_id)
-        if not request.user.has_perm("tenants.delete_tenant"):
-            raise PermissionDenied
+        tenant = self._tenant_for(request, object_id, perms.RETIRE_TENANT)
         form = RetireForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -151,6 +160,9 @@ class TenantAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error("confirm_app_id", error.message)
             else:
+                _audit(
+                    request, AuditEntry.Action.RETIRE, tenant.app_id, db_server=tenant.db_server, db_name=tenant.db_name
+                )
                 self.message_user(request, f"{tenant.app_id} retired: its database, registry row and jobs are gone.")
                 return HttpResponseRedirect(reverse("admin:tenants_tenant_changelist"))
         facts = tenant_facts_get(tenant=tenant)
@@ -160,10 +172,16 @@ class TenantAdmin(admin.ModelAdmin):
         """The tenant's users, read in its own context; read-only."""
         from accounts.selectors import users_list
 
-        tenant = self._tenant_for_change(request, object_id)
+        tenant = self._tenant_for(request, object_id, perms.VIEW_TENANT)
         users = users_list(tenant=tenant, limit=USERS_SHOWN)
         return self._page(request, "users.html", f"Users of {tenant.app_id}", tenant=tenant, users=users)
 
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Django's delete would leave the database and the jobs behind: retiring (its own page) is the way.
         return False
+
+
+def _audit(request: HttpRequest, action: str, app_id: str, **details: Any) -> None:
+    audit_record(
+        actor=actor_from_request(request, door=AuditEntry.Door.ADMIN), action=action, app_id=app_id, details=details
+    )

@@ -1,19 +1,22 @@
 """The staff-only platform API: /platform/v1/tenants, with the fake WeChat server and a real worker."""
 
 import json
+from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts.models import MiniProgramUser
+from console.tests.audit import AuditSince
 from core.tenant_context import activate_tenant
 from tenants.app_ids import tenant_db_name
 from tenants.models import Tenant
 from tenants.secrets import secret_decrypt
 from tenants.selectors import tenant_context_for
-from tests.helpers import TENANT_A, TENANT_B, session_secret, tenant_databases_on_server
+from tests.helpers import TENANT_A, TENANT_B, TENANT_C, session_secret, tenant_databases_on_server
 from tests.workers import jobs_queue, running_workers, wait_for
 
 pytestmark = pytest.mark.usefixtures("wechat")
@@ -35,14 +38,19 @@ class PlatformClient:
         )
 
 
-def make_user(name, *, staff):
+TENANT_PERMISSIONS = ["view_tenant", "add_tenant", "change_tenant", "suspend_tenant", "rotate_secret", "retire_tenant"]
+
+
+def make_user(name, *, staff, permissions=()):
     user = User.objects.create_user(name, password="pw-for-tests", is_staff=staff)
-    return user, Token.objects.create(user=user).key
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tenants", codename__in=permissions))
+    return user, AuthToken.objects.create(user=user)[1]
 
 
 @pytest.fixture
 def staff():
-    user, key = make_user("platform-staff", staff=True)
+    """A staff user holding every permission of platform actions (not a superuser)."""
+    user, key = make_user("platform-staff", staff=True, permissions=TENANT_PERMISSIONS)
     yield PlatformClient(key)
     user.delete()
 
@@ -65,7 +73,7 @@ def test_anonymous_callers_get_401_and_non_staff_users_403():
 
 
 def test_staff_can_log_in_with_a_session_too():
-    user = User.objects.create_user("session-staff", password="pw-for-tests", is_staff=True)
+    user, _key = make_user("session-staff", staff=True, permissions=["view_tenant"])
     client = Client()
     client.force_login(user)
     try:
@@ -200,3 +208,141 @@ def test_the_platform_api_is_in_the_openapi_schema_without_the_tenant_header():
     create = schema["paths"]["/platform/v1/tenants"]["post"]
     assert "202" in create["responses"]
     assert not [p for p in create.get("parameters", []) if p["name"] == "X-AppID"]
+
+
+# --- Django permissions govern every call; every lifecycle action is in the audit trail ----------------------
+
+JOB_ID = "0123456789abcdef0123456789abcdef"
+CALLS = {
+    # name: (the permission it needs, the call)
+    "list": ("view_tenant", lambda c: c.get("tenants")),
+    "show": ("view_tenant", lambda c: c.get(f"tenants/{TENANT_A}")),
+    "job": ("view_tenant", lambda c: c.get(f"jobs/{JOB_ID}")),
+    "onboard": ("add_tenant", lambda c: c.post("tenants", {"app_id": NEW_APP_ID, "name": "x"})),
+    "suspend": ("suspend_tenant", lambda c: c.post(f"tenants/{TENANT_B}/suspend")),
+    "resume": ("suspend_tenant", lambda c: c.post(f"tenants/{TENANT_B}/resume")),
+    "rotate": ("rotate_secret", lambda c: c.post(f"tenants/{TENANT_A}/secret", {"app_secret": "wrong-secret"})),
+    # A wrong confirmation: allowed means 400 confirmation_mismatch, and the session tenant stays.
+    "retire": ("retire_tenant", lambda c: c.post(f"tenants/{TENANT_C}/retire", {"confirm_app_id": TENANT_A})),
+}
+
+
+def calls_refused_and_allowed(client):
+    refused, allowed = set(), set()
+    for name, (_permission, call) in CALLS.items():
+        response = call(client)
+        if response.status_code == 403:
+            assert response.json()["error"]["code"] == "permission_denied", name
+            refused.add(name)
+        else:
+            allowed.add(name)
+    return refused, allowed
+
+
+@pytest.fixture
+def user_with(queue_name):
+    made = []
+
+    def make(*permissions):
+        user, key = make_user(f"staff-{len(made)}", staff=True, permissions=permissions)
+        made.append(user)
+        return PlatformClient(key)
+
+    yield make
+    for user in made:
+        user.delete()
+
+
+def test_staff_without_permissions_is_refused_every_call_and_nothing_changes(user_with):
+    audit = AuditSince()
+    refused, allowed = calls_refused_and_allowed(user_with())
+    assert allowed == set()
+    assert refused == set(CALLS)
+    assert Tenant.objects.get(app_id=TENANT_B).status == "active"
+    assert not Tenant.objects.filter(app_id=NEW_APP_ID).exists()
+    assert len(jobs_queue()) == 0
+    audit.none()
+
+
+def test_view_permission_lists_and_shows_but_changes_nothing(user_with):
+    refused, allowed = calls_refused_and_allowed(user_with("view_tenant"))
+    assert allowed == {"list", "show", "job"}
+    assert Tenant.objects.get(app_id=TENANT_B).status == "active"
+
+
+@pytest.mark.parametrize("permission", ["add_tenant", "suspend_tenant", "rotate_secret", "retire_tenant"])
+def test_each_permission_allows_exactly_its_own_calls(user_with, permission):
+    refused, allowed = calls_refused_and_allowed(user_with(permission))
+    assert allowed == {name for name, (needs, _call) in CALLS.items() if needs == permission}
+    assert Tenant.objects.filter(app_id=TENANT_C).exists()
+
+
+def test_a_superuser_needs_no_explicit_permission(user_with):
+    user = User.objects.create_superuser("platform-root", "root@example.com", "pw-for-tests")
+    try:
+        assert PlatformClient(AuthToken.objects.create(user=user)[1]).get("tenants").status_code == 200
+    finally:
+        user.delete()
+
+
+def test_each_lifecycle_action_writes_one_audit_entry_with_actor_address_and_door(staff, wechat, queue_name, settings):
+    user = User.objects.get(username="platform-staff")
+    settings.TRUSTED_PROXY_COUNT = 1  # as behind nginx: the hop nginx appended is the client
+    staff.headers["X-Forwarded-For"] = "10.6.6.6, 203.0.113.9"
+    audit = AuditSince()
+
+    def entry(action, app_id):
+        found = audit.one()
+        assert (found.action, found.app_id, found.door) == (action, app_id, "api")
+        assert (found.actor, found.actor_id, found.address) == ("platform-staff", user.pk, "203.0.113.9")
+        return found
+
+    assert staff.post("tenants", {"app_id": NEW_APP_ID, "name": "审计"}).status_code == 202
+    assert entry("onboard", NEW_APP_ID).details == {"db_server": "main", "name": "审计"}
+    staff.post(f"tenants/{TENANT_B}/suspend")
+    entry("suspend", TENANT_B)
+    staff.post(f"tenants/{TENANT_B}/resume")
+    entry("resume", TENANT_B)
+    wechat.control.register_app(TENANT_A, "rotated-for-audit", unionid=True)
+    assert staff.post(f"tenants/{TENANT_A}/secret", {"app_secret": "rotated-for-audit"}).status_code == 200
+    rotated = entry("rotate_secret", TENANT_A)
+    assert "rotated-for-audit" not in json.dumps(rotated.details)
+
+    from tenants.services import tenant_provision
+
+    tenant_provision(app_id="wx00000000000000f8", name="Doomed")
+    assert staff.post("tenants/wx00000000000000f8/retire", {"confirm_app_id": "wx00000000000000f8"}).status_code == 204
+    entry("retire", "wx00000000000000f8")
+
+
+def test_refused_and_failed_actions_write_no_audit_entry(staff, wechat):
+    audit = AuditSince()
+    assert staff.post(f"tenants/{TENANT_A}/secret", {"app_secret": "wrong-secret"}).status_code == 400
+    assert staff.post(f"tenants/{TENANT_A}/retire", {"confirm_app_id": TENANT_B}).status_code == 400
+    assert staff.post("tenants/wx0000000000000000/suspend").status_code == 404
+    audit.none()
+
+
+def test_platform_tokens_are_stored_only_as_a_digest():
+    from django.db import connection
+
+    user = User.objects.create_user("token-owner", password="pw-for-tests", is_staff=True)
+    try:
+        out = StringIO()
+        call_command("drf_create_token", "token-owner", stdout=out)
+        key = out.getvalue().split()[2]  # "Generated token <key> for user <name>", as DRF's command printed
+        assert len(key) == 64
+        token = AuthToken.objects.get(user=user)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM knox_authtoken")
+            stored = json.dumps([[str(value) for value in row] for row in cursor.fetchall()])
+        assert key not in stored
+        # The key is a credential (view permission missing: 403, not 401); what the table holds is none.
+        assert_error(PlatformClient(key).get("tenants"), 403, "permission_denied")
+        assert_error(PlatformClient(token.digest).get("tenants"), 401, "not_authenticated")
+        assert_error(PlatformClient(token.token_key).get("tenants"), 401, "not_authenticated")
+        # --reset revokes the earlier tokens.
+        call_command("drf_create_token", "--reset", "token-owner", stdout=StringIO())
+        assert_error(PlatformClient(key).get("tenants"), 401, "not_authenticated")
+    finally:
+        user.delete()

@@ -3,6 +3,8 @@
 The other modules (debug, test, master) only give environment defaults or override values.
 """
 
+from datetime import timedelta
+
 from config.env import BASE_DIR, env
 from routers.databases import control_database, tenant_server_databases
 
@@ -18,7 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
@@ -26,16 +29,20 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "api",
+    "console",
 ]
 
 # Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
 # must be in exactly one list; tenants.apps checks this at start-up.
-CONTROL_APPS = ["admin", "auth", "authtoken", "contenttypes", "sessions", "tenants", "django_rq"]
+CONTROL_APPS = ["admin", "auth", "knox", "axes", "contenttypes", "sessions", "tenants", "django_rq", "console"]
 TENANT_APPS = ["accounts"]
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (/static/, and favicon.ico from WHITENOISE_ROOT) from gunicorn itself, before anything asks
+    # for a tenant (README, "Static files").
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -44,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +129,9 @@ if REDIS_URL:
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {
+            # JSON, never pickle: a value in Redis is data, not code (core.cache).
+            "CLIENT_CLASS": "core.cache.SafeRedisClient",
+            "SERIALIZER": "core.cache.SafeJSONSerializer",
             "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
             "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS, "timeout": 5},
         },
@@ -141,6 +153,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.TenantAutoSchema",
 }
+# Platform staff's API tokens (/platform/v1/): django-rest-knox keeps only their SHA-512 digest.
+REST_KNOX = {"TOKEN_TTL": timedelta(days=env.int("PLATFORM_TOKEN_TTL_DAYS", default=30)), "AUTO_REFRESH": False}
 # Per tenant: a user (by token) or an anonymous client (by address) of one AppID.
 API_THROTTLE_RATES = {
     "user": env("API_THROTTLE_RATE_USER", default="600/min"),
@@ -162,6 +176,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Admin login rate limit (django-axes) ------------------------------------------------------------------
+# Failed logins are counted per username and client address together in the control database (the database
+# handler), so an attacker's guesses lock out only that pair: the same user from elsewhere and other users
+# from the same address still log in. The address is the one the throttles use (TRUSTED_PROXY_COUNT).
+# Unlock: `manage.py axes_reset_username NAME`, `axes_reset_ip ADDRESS` or `axes_reset`.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.lockout.lockout_response"
 
 # --- WeChat ----------------------------------------------------------------------------------------------
 WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
@@ -199,7 +227,11 @@ TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# Inside the release directory by default: each release serves the files (and manifest) it collected, and a
+# rollback switches both back together. `manage.py collectstatic` fills it (fab deploy runs it).
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+# Files served at the site's root by WhiteNoise: the browser asks every page's /favicon.ico there.
+WHITENOISE_ROOT = BASE_DIR / "core" / "root_files"
 
 # --- Logging ---------------------------------------------------------------------------------------------
 # Every line names its tenant and request (core.logging.TenantContextFilter, on the one handler); root writes

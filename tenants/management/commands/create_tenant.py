@@ -4,12 +4,16 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from console.models import AuditEntry
 from tenants.management.commands._base import TenantCommand
 from tenants.services import tenant_provision
 
 
 class Command(TenantCommand):
-    help = "Register a mini-program, create its utf8mb4 database and migrate it. Safe to re-run."
+    help = (
+        "Register a mini-program, create its utf8mb4 database and migrate it. Safe to re-run. "
+        "(Admin and platform API: onboard, permission tenants.add_tenant.)"
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("app_id")
@@ -26,4 +30,5 @@ class Command(TenantCommand):
             if not app_secret:
                 raise CommandError(f"environment variable {secret_env} is empty or not set")
         tenant = self.run_service(tenant_provision, app_id=app_id, name=name, server=server, app_secret=app_secret)
+        self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
         self.stdout.write(f"{tenant.app_id}: {tenant.status} on {tenant.db_server}/{tenant.db_name}")

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 
+from console.models import AuditEntry
 from tenants.management.commands._base import TenantCommand
 from tenants.selectors import tenant_list
 from tenants.services import tenant_provision
@@ -23,6 +24,7 @@ class Command(TenantCommand):
             tenant = self.run_service(
                 tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀", app_secret=DEMO_APP_SECRET
             )
+            self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
             self.stdout.write(f"created the demo tenant {tenant.app_id}")
         header = f"-H '{settings.TENANT_HEADER}: {tenant.app_id}'"
         self.stdout.write("Try it:")

@@ -9,7 +9,7 @@ FIELDS = ["app_id", "name", "status", "db_server", "db_name", "created_at"]
 
 
 class Command(TenantCommand):
-    help = "List the registered tenants (never their AppSecrets)."
+    help = "List the registered tenants (never their AppSecrets). (Admin and platform API: tenants.view_tenant.)"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")

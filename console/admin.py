@@ -1,0 +1,25 @@
+"""The audit trail in Django admin: readable by whoever has console.view_auditentry, editable by no one."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from console.models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "app_id", "door", "address"]
+    list_filter = ["action", "door"]
+    search_fields = ["app_id", "actor", "address"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "actor_id", "action", "app_id", "address", "door", "details"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False

@@ -1,0 +1,47 @@
+"""The audit trail of the platform's tenant lifecycle actions, in the control database."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEntry(models.Model):
+    """One lifecycle action that was done: who, what, to which tenant, when, from where, through which door.
+
+    Written once and never changed: the admin shows these read-only, and saving an existing entry raises.
+    The actor is copied (username and id, no foreign key), so the record outlives the user it names.
+    """
+
+    class Door(models.TextChoices):
+        ADMIN = "admin", "admin"
+        API = "api", "platform API"
+        COMMAND = "command", "command"
+
+    class Action(models.TextChoices):
+        ONBOARD = "onboard", "onboard"
+        SUSPEND = "suspend", "suspend"
+        RESUME = "resume", "resume"
+        ROTATE_SECRET = "rotate_secret", "rotate the AppSecret"
+        RETIRE = "retire", "retire"
+        REENCRYPT_SECRETS = "reencrypt_secrets", "re-encrypt secrets under the newest key"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150, help_text="Django username, or the OS login for a command.")
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="Django user id (none for a command).")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    app_id = models.CharField(max_length=64, blank=True, db_index=True)
+    address = models.CharField(max_length=45, blank=True, help_text="Client address (SSH client for a command).")
+    door = models.CharField(max_length=16, choices=Door.choices)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit trail"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.app_id} ({self.door})"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if not self._state.adding:
+            raise ValueError("audit entries are never changed")
+        super().save(*args, **kwargs)
