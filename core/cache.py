@@ -1,7 +1,10 @@
-"""Cache keys that carry their tenant, so one tenant's cached value is never read by another."""
+"""Cache keys that carry their tenant, so one tenant's cached value is never read by another; values as JSON."""
 
 import logging
 from typing import Any
+
+from django_redis.client import DefaultClient
+from django_redis.serializers.json import JSONSerializer
 
 from core.tenant_context import get_current_tenant
 
@@ -57,3 +60,38 @@ def _delete_matching(client: Any, pattern: str) -> int:
 def _glob_escape(text: str) -> str:
     # AppIDs are [A-Za-z0-9_] (tenants.app_ids); only the configured prefix may hold glob characters.
     return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+class UndecodableCacheValue(ValueError):
+    """A cached value that is not the JSON this project writes: somebody else wrote it, or it is damaged."""
+
+
+class SafeJSONSerializer(JSONSerializer):
+    """django-redis values as JSON, never pickle: whoever can write to Redis must not be able to run code here."""
+
+    def loads(self, value: bytes) -> Any:
+        try:
+            return super().loads(value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UndecodableCacheValue(str(exc)) from None
+
+
+class SafeRedisClient(DefaultClient):
+    """django-redis' client for which a value that does not decode is a miss (and a warning), not an error."""
+
+    def get(self, key: Any, default: Any = None, version: int | None = None, client: Any = None) -> Any:
+        try:
+            return super().get(key, default=default, version=version, client=client)
+        except UndecodableCacheValue:
+            logger.warning("cache key %r holds a value that is not JSON; treated as a miss", key)
+            return default
+
+    def get_many(self, keys: Any, version: int | None = None, client: Any = None) -> dict[Any, Any]:
+        try:
+            return super().get_many(keys, version=version, client=client)
+        except UndecodableCacheValue:
+            found = {key: self.get(key, _MISS, version=version, client=client) for key in keys}
+            return {key: value for key, value in found.items() if value is not _MISS}
+
+
+_MISS = object()
