@@ -4,6 +4,7 @@ The suite runs on this module; a deployed test environment sets the same variabl
 """
 
 import os
+from pathlib import Path
 
 from config.env import set_defaults
 
@@ -29,3 +30,9 @@ set_defaults(
 )
 
 from config.settings.base import *  # noqa: E402,F403
+
+# The suite runs from a checkout where collectstatic has not run: WhiteNoise finds the apps' static files
+# itself, as in debug (a deployed test environment runs collectstatic like any deploy). The folder is made
+# here, as debug makes var/, so that WhiteNoise does not warn about a missing one at every start.
+WHITENOISE_USE_FINDERS = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405
