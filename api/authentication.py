@@ -6,6 +6,7 @@ from rest_framework.request import Request
 
 from accounts.models import MiniProgramUser
 from accounts.selectors import user_for_token
+from api.throttling import throttle_unauthenticated
 
 KEYWORD = "Bearer"
 
@@ -16,12 +17,16 @@ class TenantTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[MiniProgramUser, str] | None:
         parts = get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace").lower() != KEYWORD.lower():
+            # Anonymous: counted now, since a view that needs a user answers 401 before any throttle runs.
+            throttle_unauthenticated(request)
             return None
         if len(parts) != 2:
+            throttle_unauthenticated(request)
             raise AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
         raw_token = parts[1].decode(errors="replace")
         user = user_for_token(raw_token=raw_token)
         if user is None:
+            throttle_unauthenticated(request)  # guessing tokens costs the anonymous rate
             raise AuthenticationFailed("The token is unknown, expired or revoked for this mini-program.")
         return user, raw_token
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -45,9 +46,13 @@ class TenantRateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
             return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
+        return self.allow_key(self.get_cache_key(request, view))
+
+    def allow_key(self, key: str | None) -> bool:
+        """Counts one request under `key` (None: not this throttle's to count) and says whether it may pass."""
+        if key is None:
             return True
+        self.key = key
         try:
             return self._count_and_check()
         except (ConnectionInterrupted, RedisError) as error:
@@ -112,9 +117,35 @@ class TenantUserThrottle(TenantRateThrottle):
 
 
 class TenantAnonThrottle(TenantRateThrottle):
+    """Requests without a valid token, per client address; counted by the authentication when it has run."""
+
     scope = "anon"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
-        if request.user is not None:
+        if request.user is not None or getattr(request, _COUNTED_AS_ANONYMOUS, False):
             return None
+        return self.address_key(request)
+
+    def address_key(self, request: Request) -> str:
         return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
+# Set on a DRF request once throttle_unauthenticated has counted it, so check_throttles does not count it again.
+_COUNTED_AS_ANONYMOUS = "_miniplex_counted_as_anonymous"
+
+
+def throttle_unauthenticated(request: Request) -> None:
+    """Counts a request that holds no valid token under the view's anonymous throttle; Throttled when over it.
+
+    Called by the token authentication whenever it finds no user, so before DRF could refuse the request
+    (401 for a bad token, or for a missing one where the view needs a user): DRF checks throttles only after
+    authentication and permissions have passed, which let a client guess tokens at any rate.
+    """
+    view = (request.parser_context or {}).get("view")
+    if view is None:
+        return
+    for throttle in view.get_throttles():
+        if isinstance(throttle, TenantAnonThrottle) and throttle.rate is not None:
+            setattr(request, _COUNTED_AS_ANONYMOUS, True)
+            if not throttle.allow_key(throttle.address_key(request)):
+                raise Throttled(wait=throttle.wait())

@@ -101,3 +101,41 @@ def test_djangos_line_for_a_throttled_request_names_its_tenant_and_request(alice
     assert response.status_code == 429
     throttled = [record for record in lines if record.status_code == 429]
     assert [(record.app_id, record.request_id) for record in throttled] == [(TENANT_A, "req-throttled")]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer not-a-token", "Bearer", "Token abc", None],
+    ids=["unknown-token", "malformed", "other-scheme", "no-header"],
+)
+def test_failed_authentication_is_throttled_per_tenant_and_client_address(settings, authorization):
+    """Guessing tokens costs the anonymous rate: 60 requests at 5/min get 5 answers of 401, then 429."""
+    settings.API_THROTTLE_RATES = {"user": "100/min", "anon": "5/min"}
+    headers = {"Authorization": authorization} if authorization else {}
+    with at(0):
+        statuses = [TenantClient(TENANT_A).get("/api/v1/me", **headers).status_code for _ in range(60)]
+        throttled = TenantClient(TENANT_A).get("/api/v1/me", **headers)
+        # Another tenant's counts are its own; another client address is another count.
+        other_tenant = TenantClient(TENANT_B).get("/api/v1/me", **headers).status_code
+        client = TenantClient(TENANT_A)
+        other_address = client.client.get("/api/v1/me", headers=client.headers(headers), REMOTE_ADDR="10.0.0.7")
+    assert statuses == [401] * 5 + [429] * 55
+    assert throttled.json()["error"]["code"] == "throttled"
+    assert int(throttled["Retry-After"]) > 0
+    assert other_tenant == 401
+    assert other_address.status_code == 401
+
+
+def test_a_valid_token_is_not_held_back_by_the_failed_attempts_from_its_address(settings, alice):
+    settings.API_THROTTLE_RATES = {"user": "100/min", "anon": "3/min"}
+    with at(0):
+        bad = [TenantClient(TENANT_A, "not-a-token").get("/api/v1/me").status_code for _ in range(5)]
+        assert bad == [401] * 3 + [429] * 2
+        assert me_statuses(alice, 3) == [200, 200, 200]
+
+
+def test_an_anonymous_request_is_counted_once(settings):
+    settings.API_THROTTLE_RATES = {"user": "100/min", "anon": "4/min"}
+    with at(0):
+        statuses = [TenantClient(TENANT_A).post("/api/v1/auth/logout").status_code for _ in range(5)]
+    assert statuses == [401] * 4 + [429]
