@@ -16,6 +16,8 @@ import multiprocessing
 import os
 import time
 
+from gunicorn import glogging
+
 RELEASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -77,6 +79,40 @@ ACCESS_JSON_FIELDS = {
     "duration_ms": "M",
     "user_agent": "a",
 }
+
+
+def escape_log_value(value: str, *, quoted: bool = False) -> str:
+    """A client-supplied value made safe for one field of an access line.
+
+    Header values reach the line as sent: a space in X-AppID or X-Forwarded-For would let a client write fields
+    of its own (`app_id=wx.. client=10.0.0.1`). Backslashes, quotes, control and non-ASCII characters are
+    escaped as \\xNN (\\uNNNN), and so are spaces outside the quoted request line.
+    """
+    out = []
+    for char in value:
+        if char == "\\" or char == '"':
+            out.append("\\" + char)
+        elif (char == " " and not quoted) or not (char.isascii() and char.isprintable()):
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class EscapedAtoms(glogging.SafeAtoms):
+    """gunicorn's access-line atoms with every string escaped (gunicorn itself escapes only the double quote)."""
+
+    def __init__(self, atoms: dict) -> None:
+        dict.__init__(self)
+        for key, value in atoms.items():
+            self[key] = escape_log_value(value, quoted=key == "r") if isinstance(value, str) else value
+
+
+class EscapingLogger(glogging.Logger):
+    atoms_wrapper_class = EscapedAtoms
+
+
+logger_class = EscapingLogger
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -276,3 +276,25 @@ def test_with_redis_stopped_endpoints_that_need_no_queue_keep_answering(stack):
         print(stack.stack.supervised.log("worker.log")[-5000:], stack.ctl("status", check=False))
         raise
     assert stack.stack.supervised.state(WORKER) == "RUNNING"
+
+
+def test_client_supplied_fields_cannot_forge_fields_of_the_access_line(stack):
+    request_id = f"forge-{uuid.uuid4().hex}"
+    forged_app_id = f"{E2E_TENANTS[0]} request_id=forged-{request_id}"
+    response = get(
+        stack.port,
+        "/api/v1/ping",
+        forged_app_id,
+        **{"X-Request-ID": request_id, "X-Forwarded-For": "10.9.8.7 status=200"},
+    )
+    assert response.status_code == 400
+
+    def access_lines() -> list[str]:
+        lines = stack.stack.supervised.log("web.log").splitlines()
+        return [line for line in lines if f"request_id={request_id} client=" in line]
+
+    wait_for(access_lines, seconds=10, what="the access line")
+    [line] = access_lines()
+    assert f"app_id={E2E_TENANTS[0]}\\x20request_id=forged-{request_id} " in line
+    assert f" request_id=forged-{request_id}" not in line
+    assert "client=10.9.8.7\\x20status=200," in line
