@@ -9,9 +9,9 @@ from console.models import AuditEntry
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ["at", "actor", "action", "app_id", "door", "address"]
-    list_filter = ["action", "door"]
+    # By time with ranges, not date_hierarchy: that needs MySQL's time zone tables, which a server may lack.
+    list_filter = ["action", "door", "at"]
     search_fields = ["app_id", "actor", "address"]
-    date_hierarchy = "at"
     readonly_fields = ["at", "actor", "actor_id", "action", "app_id", "address", "door", "details"]
     fields = readonly_fields
 

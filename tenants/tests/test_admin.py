@@ -1,11 +1,12 @@
 """Onboarding and running tenants from Django admin (Django's test client), with the fake WeChat server."""
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import caches
 from django.test import Client
 
 from accounts.models import MiniProgramUser
+from console.tests.audit import AuditSince
 from core.tenant_context import activate_tenant
 from tenants.app_ids import tenant_db_name
 from tenants.models import Tenant
@@ -177,3 +178,140 @@ def test_django_admins_delete_is_not_offered(admin_client):
     assert f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/delete/" not in html
     assert admin_client.post(f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/delete/", {"post": "yes"}).status_code == 403
     assert Tenant.objects.filter(app_id=TENANT_A).exists()
+
+
+# --- Django permissions govern every page and action; every lifecycle action is in the audit trail ---------
+
+
+@pytest.fixture
+def staff_with(tenant_db):
+    """A logged-in staff user (not a superuser) holding just the named permissions."""
+    made = []
+
+    def make(*codenames):
+        user = User.objects.create_user(f"admin-staff-{len(made)}", password="pw-for-tests", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        made.append(user)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    yield make
+    for user in made:
+        user.delete()
+
+
+def run_action(client, action, app_id):
+    return client.post("/admin/tenants/tenant/", {"action": action, "_selected_action": [tenant(app_id).pk]})
+
+
+def test_staff_without_permissions_can_open_no_tenant_page_and_run_no_action(staff_with):
+    client = staff_with()
+    pk = tenant(TENANT_A).pk
+    audit = AuditSince()
+    for url in ("", "add/", f"{pk}/change/", f"{pk}/rotate-secret/", f"{pk}/retire/", f"{pk}/users/"):
+        assert client.get(f"/admin/tenants/tenant/{url}").status_code == 403, url
+    assert run_action(client, "suspend_selected", TENANT_A).status_code == 403
+    assert client.post(f"/admin/tenants/tenant/{pk}/retire/", {"confirm_app_id": TENANT_A}).status_code == 403
+    assert client.post(f"/admin/tenants/tenant/{pk}/rotate-secret/", {"app_secret": "x"}).status_code == 403
+    assert tenant(TENANT_A).status == "active"
+    audit.none()
+
+
+def test_view_permission_shows_the_list_but_offers_and_runs_no_suspension(staff_with):
+    client = staff_with("view_tenant")
+    listing = page(client.get("/admin/tenants/tenant/"))
+    assert TENANT_A in listing and "suspend_selected" not in listing
+    run_action(client, "suspend_selected", TENANT_A)
+    assert tenant(TENANT_A).status == "active"
+    change = page(client.get(f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/change/"))
+    assert "Rotate AppSecret" not in change and "/retire/" not in change
+    assert client.get(f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/retire/").status_code == 403
+
+
+def test_the_suspend_permission_allows_suspending_and_resuming_and_nothing_else(staff_with):
+    client = staff_with("view_tenant", "suspend_tenant")
+    pk = tenant(TENANT_A).pk
+    assert "suspend_selected" in page(client.get("/admin/tenants/tenant/"))
+    run_action(client, "suspend_selected", TENANT_A)
+    assert tenant(TENANT_A).status == "suspended"
+    run_action(client, "resume_selected", TENANT_A)
+    assert tenant(TENANT_A).status == "active"
+    assert client.get(f"/admin/tenants/tenant/{pk}/rotate-secret/").status_code == 403
+    assert client.get(f"/admin/tenants/tenant/{pk}/retire/").status_code == 403
+    assert client.get("/admin/tenants/tenant/add/").status_code == 403
+
+
+def test_the_rotate_and_retire_permissions_each_open_their_own_page_only(staff_with):
+    pk = tenant(TENANT_A).pk
+    rotator = staff_with("rotate_secret")
+    assert rotator.get(f"/admin/tenants/tenant/{pk}/rotate-secret/").status_code == 200
+    assert rotator.get(f"/admin/tenants/tenant/{pk}/retire/").status_code == 403
+    assert run_action(rotator, "suspend_selected", TENANT_A).status_code == 403
+    retirer = staff_with("retire_tenant")
+    assert retirer.get(f"/admin/tenants/tenant/{pk}/retire/").status_code == 200
+    assert retirer.get(f"/admin/tenants/tenant/{pk}/rotate-secret/").status_code == 403
+    both = staff_with("view_tenant", "rotate_secret", "retire_tenant")
+    change = page(both.get(f"/admin/tenants/tenant/{pk}/change/"))
+    assert "Rotate AppSecret" in change and f"/admin/tenants/tenant/{pk}/retire/" in change
+
+
+def test_each_admin_lifecycle_action_writes_one_audit_entry(admin_client, wechat, queue_name, settings):
+    from tenants.services import tenant_provision
+
+    admin = User.objects.get(username="platform-admin")
+    settings.TRUSTED_PROXY_COUNT = 1
+    forwarded = {"HTTP_X_FORWARDED_FOR": "10.9.9.9, 198.51.100.7"}
+    audit = AuditSince()
+
+    def entry(action, app_id):
+        found = audit.one()
+        assert (found.action, found.app_id, found.door) == (action, app_id, "admin")
+        assert (found.actor, found.actor_id, found.address) == ("platform-admin", admin.pk, "198.51.100.7")
+
+    form = {"app_id": NEW_APP_ID, "name": "审计", "server": "main"}
+    assert admin_client.post("/admin/tenants/tenant/add/", form, **forwarded).status_code == 302
+    entry("onboard", NEW_APP_ID)
+    pk = tenant(TENANT_B).pk
+    admin_client.post("/admin/tenants/tenant/", {"action": "suspend_selected", "_selected_action": [pk]}, **forwarded)
+    entry("suspend", TENANT_B)
+    admin_client.post("/admin/tenants/tenant/", {"action": "resume_selected", "_selected_action": [pk]}, **forwarded)
+    entry("resume", TENANT_B)
+    wechat.control.register_app(TENANT_A, "rotated-in-admin", unionid=True)
+    url = f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/rotate-secret/"
+    assert admin_client.post(url, {"app_secret": "rotated-in-admin"}, **forwarded).status_code == 302
+    entry("rotate_secret", TENANT_A)
+    tenant_provision(app_id="wx00000000000000f9", name="Doomed")
+    url = f"/admin/tenants/tenant/{tenant('wx00000000000000f9').pk}/retire/"
+    assert admin_client.post(url, {"confirm_app_id": "wx00000000000000f9"}, **forwarded).status_code == 302
+    entry("retire", "wx00000000000000f9")
+    # A refused attempt is no action done: no entry.
+    wrong = admin_client.post(f"/admin/tenants/tenant/{tenant(TENANT_A).pk}/retire/", {"confirm_app_id": "x"})
+    assert wrong.status_code == 200
+    audit.none()
+
+
+def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(admin_client, staff_with):
+    from console.models import AuditEntry
+
+    admin_client.post(
+        "/admin/tenants/tenant/", {"action": "suspend_selected", "_selected_action": [tenant(TENANT_A).pk]}
+    )
+    entry = AuditEntry.objects.filter(app_id=TENANT_A, action="suspend").latest("id")
+    listing = page(admin_client.get("/admin/console/auditentry/"))
+    assert TENANT_A in listing and "platform-admin" in listing
+    assert "/admin/console/auditentry/add/" not in listing
+    detail = page(admin_client.get(f"/admin/console/auditentry/{entry.pk}/change/"))
+    assert 'name="actor"' not in detail  # shown, not a form field
+    assert admin_client.get("/admin/console/auditentry/add/").status_code == 403
+    edited = admin_client.post(f"/admin/console/auditentry/{entry.pk}/change/", {"actor": "someone-else"})
+    assert edited.status_code == 403
+    assert admin_client.post(f"/admin/console/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    admin_client.post("/admin/console/auditentry/", bulk)
+    assert AuditEntry.objects.get(pk=entry.pk).actor == "platform-admin"
+    # Reading it takes its own permission.
+    assert staff_with("view_tenant").get("/admin/console/auditentry/").status_code == 403
+    assert staff_with("view_auditentry").get("/admin/console/auditentry/").status_code == 200
+    with pytest.raises(ValueError, match="never changed"):
+        entry.save()

@@ -6,6 +6,7 @@ from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from console.tests.audit import AuditSince
 from core.tenant_context import activate_tenant, tenant_ddl_alias
 from tenants import services
 from tenants.models import Tenant
@@ -192,3 +193,77 @@ def test_the_runtime_alias_never_serves_migrations():
         assert router.allow_migrate_model("default", MiniProgramUser) is False
         assert router.allow_migrate_model("tenant_main", MiniProgramUser) is True
         assert router.allow_migrate_model("tenant_main", Tenant) is False
+
+
+# --- The commands' lifecycle actions are in the audit trail (door "command") -----------------------------------
+
+
+def test_each_lifecycle_command_writes_one_audit_entry_naming_the_login_and_its_ssh_client(monkeypatch, wechat):
+    import getpass
+    import socket
+
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.44 52100 10.0.0.5 22")
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    audit = AuditSince()
+
+    def entry(action, app_id, command_name):
+        found = audit.one()
+        assert (found.action, found.app_id, found.door) == (action, app_id, "command")
+        assert (found.actor, found.actor_id, found.address) == (getpass.getuser(), None, "192.0.2.44")
+        assert found.details["command"] == command_name
+        assert found.details["host"] == socket.gethostname()
+
+    command("create_tenant", NEW_APP_ID, "--name", "审计")
+    entry("onboard", NEW_APP_ID, "create_tenant")
+    command("suspend_tenant", TENANT_A)
+    entry("suspend", TENANT_A, "suspend_tenant")
+    command("resume_tenant", TENANT_A)
+    entry("resume", TENANT_A, "resume_tenant")
+    wechat.control.register_app(TENANT_A, "rotated-by-command", unionid=True)
+    monkeypatch.setenv("NEW_SECRET", "rotated-by-command")
+    assert f"{TENANT_A}: AppSecret rotated" in command("rotate_secret", TENANT_A, "--secret-env", "NEW_SECRET")
+    assert secret_decrypt(Tenant.objects.get(app_id=TENANT_A).app_secret_encrypted) == "rotated-by-command"
+    entry("rotate_secret", TENANT_A, "rotate_secret")
+    command("drop_tenant", NEW_APP_ID, "--yes")
+    entry("retire", NEW_APP_ID, "drop_tenant")
+
+    # Refused or failed: nothing was done, nothing is recorded.
+    with pytest.raises(CommandError, match="--yes"):
+        command("drop_tenant", TENANT_A)
+    with pytest.raises(CommandError, match="tenant_not_found"):
+        command("suspend_tenant", "wx0000000000000000")
+    monkeypatch.setenv("NEW_SECRET", "wrong-secret")
+    with pytest.raises(CommandError, match="wechat_secret_rejected"):
+        command("rotate_secret", TENANT_A, "--secret-env", "NEW_SECRET")
+    audit.none()
+
+
+def test_a_command_run_under_sudo_names_the_person_and_a_local_one_no_address(monkeypatch):
+    import getpass
+
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    monkeypatch.delenv("SSH_CLIENT", raising=False)
+    monkeypatch.setenv("SUDO_USER", "alice-ops")
+    audit = AuditSince()
+    command("suspend_tenant", TENANT_A)
+    found = audit.one()
+    assert found.actor == f"alice-ops (sudo {getpass.getuser()})"
+    assert found.address == ""
+
+
+def test_the_commands_help_names_the_permission_the_admin_and_the_api_ask_for():
+    for name, permission in {
+        "create_tenant": "tenants.add_tenant",
+        "suspend_tenant": "tenants.suspend_tenant",
+        "resume_tenant": "tenants.suspend_tenant",
+        "rotate_secret": "tenants.rotate_secret",
+        "drop_tenant": "tenants.retire_tenant",
+        "list_tenants": "tenants.view_tenant",
+    }.items():
+        assert permission in run_help(name), name
+
+
+def run_help(name):
+    from django.core.management import get_commands, load_command_class
+
+    return load_command_class(get_commands()[name], name).help
