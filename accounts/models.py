@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from tenants.secrets import secret_decrypt, secret_encrypt
+
 
 class MiniProgramUser(models.Model):
     """A WeChat user of one mini-program: the openid is per AppID, so the same person differs per tenant."""
@@ -11,8 +13,10 @@ class MiniProgramUser(models.Model):
     nickname = models.CharField(max_length=64, blank=True, default="")
     avatar_url = models.URLField(max_length=512, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
-    # The latest session_key WeChat gave at login: kept on the server only, never serialized or logged.
-    session_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The latest session_key WeChat gave at login, encrypted like the AppSecret (tenants.secrets: Fernet with
+    # TENANT_SECRETS_KEYS): a copy of the database cannot decrypt users' data. Read and set through
+    # `session_key`; kept on the server only, never serialized or logged.
+    session_key_encrypted = models.CharField(max_length=255, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -21,6 +25,14 @@ class MiniProgramUser(models.Model):
 
     def __str__(self) -> str:
         return self.openid
+
+    @property
+    def session_key(self) -> str:
+        return secret_decrypt(self.session_key_encrypted) if self.session_key_encrypted else ""
+
+    @session_key.setter
+    def session_key(self, value: str) -> None:
+        self.session_key_encrypted = secret_encrypt(value) if value else ""
 
     # What DRF's permissions ask of request.user.
     is_authenticated = True

@@ -22,7 +22,7 @@ def user_login(*, code: str) -> tuple[MiniProgramUser, str]:
         user.session_key = session["session_key"]
         if session["unionid"]:
             user.unionid = session["unionid"]
-        user.save(update_fields=["session_key", "unionid", "updated_at"])
+        user.save(update_fields=["session_key_encrypted", "unionid", "updated_at"])
         return user, token_issue(user=user)
 
 

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.usefixtures("wechat")
 
 def users_of(app_id):
     with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
-        return list(MiniProgramUser.objects.values("openid", "unionid", "session_key"))
+        return [
+            {"openid": user.openid, "unionid": user.unionid, "session_key": user.session_key}
+            for user in MiniProgramUser.objects.all()
+        ]
 
 
 def test_login_exchanges_the_code_creates_the_user_and_answers_a_working_token():

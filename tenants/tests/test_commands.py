@@ -136,7 +136,10 @@ def test_migrate_tenants_applies_what_is_missing_and_skips_up_to_date_tenants():
     mysql_rows(f"DELETE FROM `{database}`.django_migrations WHERE app='accounts'")
 
     output = command("migrate_tenants", "--parallel", "3")
-    assert f"{TENANT_A}: applied 2 (accounts.0001_initial, accounts.0002_session_key_and_auth_tokens)" in output
+    assert (
+        f"{TENANT_A}: applied 3 (accounts.0001_initial, accounts.0002_session_key_and_auth_tokens, "
+        "accounts.0003_session_key_encrypted)"
+    ) in output
     for app_id in SESSION_TENANTS[1:]:
         assert f"{app_id}: up to date" in output
     assert "3 tenant(s) migrated" in output
@@ -267,3 +270,57 @@ def run_help(name):
     from django.core.management import get_commands, load_command_class
 
     return load_command_class(get_commands()[name], name).help
+
+
+# --- rotate_secrets_key: every secret re-encrypted under the newest key ---------------------------------------
+
+
+def stored_secrets():
+    return dict(Tenant.objects.values_list("app_id", "app_secret_encrypted"))
+
+
+def test_rotate_secrets_key_reencrypts_every_app_secret_under_the_new_key_idempotently(settings):
+    from cryptography.fernet import Fernet
+
+    old_keys = list(settings.TENANT_SECRETS_KEYS)
+    new_key = Fernet.generate_key().decode()
+    before = stored_secrets()
+    settings.TENANT_SECRETS_KEYS = [new_key, *old_keys]  # the rotation: new key first, old ones kept for reading
+
+    assert "AppSecrets: 3 would be re-encrypted, 0 under the newest key already" in command(
+        "rotate_secrets_key", "--dry-run"
+    )
+    assert stored_secrets() == before
+
+    audit = AuditSince()
+    assert "AppSecrets: 3 re-encrypted, 0 under the newest key already" in command("rotate_secrets_key")
+    after = stored_secrets()
+    for app_id in SESSION_TENANTS:
+        assert after[app_id] != before[app_id]
+        assert Fernet(new_key).decrypt(after[app_id].encode()).decode() == f"secret-{app_id}"
+    assert audit.one().details["app_secrets"] == 3
+
+    # Again: nothing left to do, nothing changed.
+    assert "AppSecrets: 0 re-encrypted, 3 under the newest key already" in command("rotate_secrets_key")
+    assert stored_secrets() == after
+
+    # The old keys can go now: every secret still reads.
+    settings.TENANT_SECRETS_KEYS = [new_key]
+    for app_id in SESSION_TENANTS:
+        assert secret_decrypt(Tenant.objects.get(app_id=app_id).app_secret_encrypted) == f"secret-{app_id}"
+
+
+def test_rotate_secrets_key_names_a_secret_no_key_reads_and_still_does_the_others(settings):
+    from cryptography.fernet import Fernet
+
+    lost_key = Fernet.generate_key()
+    Tenant.objects.filter(app_id=TENANT_A).update(app_secret_encrypted=Fernet(lost_key).encrypt(b"x").decode())
+    new_key = Fernet.generate_key().decode()
+    settings.TENANT_SECRETS_KEYS = [new_key, *settings.TENANT_SECRETS_KEYS]
+    before = stored_secrets()
+    with pytest.raises(CommandError, match=f"reads the AppSecret of {TENANT_A}"):
+        command("rotate_secrets_key")
+    after = stored_secrets()
+    assert after[TENANT_A] == before[TENANT_A]
+    for app_id in SESSION_TENANTS[1:]:
+        assert Fernet(new_key).decrypt(after[app_id].encode())
