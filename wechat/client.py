@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 import requests
 
+from routers.backends.pool import release_pooled_connections
 from wechat import conf
 from wechat.exceptions import WeChatUnavailable, error_for
 
@@ -149,6 +150,8 @@ class WeChatClient:
         # ensure_ascii=False: Chinese text goes out as UTF-8, as WeChat's own samples send it.
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
+        # WeChat may take seconds: the request's pooled database connections serve other requests meanwhile.
+        release_pooled_connections()
         try:
             response = self._session.request(
                 method, self.base_url + path, params=params, data=data, headers=headers, timeout=self.timeout

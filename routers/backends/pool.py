@@ -8,6 +8,12 @@ connection (measured: /shared/NOTES-gevent-mysql.md). With a pool, Django still 
 - one owner at a time: a connection is checked out by exactly one DatabaseWrapper until it is closed;
 - a connection closed inside a transaction, with autocommit off, or after a database error is really closed;
 - a connection idle longer than `ping_after` seconds is pinged before it is handed out, and replaced if dead;
+  so is every connection returned before the pool last saw a database error (a restarted server kills them
+  all, and the first request to find one dead must be the last);
+- a request hands its connections back before it waits on another service (release_pooled_connections,
+  called by the WeChat client): a slow outbound call of one tenant never holds a connection another needs;
+- a gevent process always has a pool: its size defaults to GEVENT_POOL_SIZE there, and a size of 0 under
+  gevent refuses to start (require_pool_under_gevent);
 - at most `size + max_overflow` connections per alias and process; more callers wait up to `timeout` seconds
   (cooperatively under gevent: the pool's locks are the monkey-patched ones), then get an OperationalError that
   the API answers as 503 service_unavailable.
@@ -17,9 +23,10 @@ QueuePool is used bare, with no SQLAlchemy engine or dialect; the DatabaseWrappe
 
 import ipaddress
 import os
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,6 +40,36 @@ from sqlalchemy.pool import QueuePool
 INITIALIZED = "miniplex_initialized"
 # SERVER_STATUS_IN_TRANS of the MySQL protocol: the server says a transaction is open.
 SERVER_STATUS_IN_TRANS = 1
+# The pool size of a gevent process when DB_POOL_SIZE is not set (master's 8).
+GEVENT_POOL_SIZE = 8
+
+
+def gevent_patched() -> bool:
+    """Whether gevent has monkey-patched this process's sockets (gunicorn's gevent worker does before loading us)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
+
+
+def default_pool_size() -> int:
+    """DB_POOL_SIZE's default, by the kind of process: a pool under gevent, Django's own connections elsewhere.
+
+    Under gevent, Django's connections are per greenlet: with CONN_MAX_AGE > 0 each greenlet leaves its own behind
+    (measured: 1,163 new connections and 927 x 503 for 2,000 requests of 50 clients, until max_connections ran
+    out). Threads and processes (sync, gthread, rq, commands) keep one per thread, which Django bounds itself.
+    """
+    return GEVENT_POOL_SIZE if gevent_patched() else 0
+
+
+def require_pool_under_gevent(*, pool: dict[str, Any], databases: dict[str, dict[str, Any]]) -> None:
+    """Refuse to start a gevent process on MySQL without a pool, naming the variable."""
+    uses_mysql = any("mysql" in database["ENGINE"] for database in databases.values())
+    if uses_mysql and not pool.get("size") and gevent_patched():
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DB_POOL_SIZE=0 under gevent: every greenlet would open MySQL connections of its own until the server's "
+            f"max_connections runs out. Set DB_POOL_SIZE to 1 or more (unset, it is {GEVENT_POOL_SIZE} under gevent)."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +95,8 @@ def pool_settings(options: dict[str, Any] | None) -> PoolSettings | None:
 
 _pools: dict[str, QueuePool] = {}
 _pools_lock = threading.Lock()
+# Per alias: when (time.monotonic) a connection of the pool last had a database error.
+_last_error_at: dict[str, float] = {}
 # The parameters of the connection being opened by this greenlet or thread, read by the pool's creator.
 _connect_params: ContextVar[tuple[Any, dict[str, Any]] | None] = ContextVar("miniplex_connect_params", default=None)
 
@@ -66,6 +105,7 @@ def _forget_pools_after_fork() -> None:
     # A forked child (an rq work horse) must not share its parent's sockets: it starts with no pool and
     # leaves the parent's connections alone (closing them would send COM_QUIT on the parent's sockets).
     _pools.clear()
+    _last_error_at.clear()
 
 
 os.register_at_fork(after_in_child=_forget_pools_after_fork)
@@ -79,10 +119,17 @@ def _create_raw_connection() -> Any:
     return wrapper.open_raw_connection(params)
 
 
-def _ping_idle_connection(settings: PoolSettings) -> Any:
+def _needs_ping(alias: str, settings: PoolSettings, idle_since: float | None) -> bool:
+    if idle_since is None:  # just opened
+        return False
+    # Returned before the pool's last error: the server may have gone away since (a restart kills every
+    # connection, and each would otherwise fail its next request once).
+    return idle_since <= _last_error_at.get(alias, float("-inf")) or time.monotonic() - idle_since >= settings.ping_after
+
+
+def _ping_idle_connection(alias: str, settings: PoolSettings) -> Any:
     def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        idle_since = record.info.get("checked_in_at")
-        if idle_since is None or time.monotonic() - idle_since < settings.ping_after:
+        if not _needs_ping(alias, settings, record.info.get("checked_in_at")):
             return
         try:
             if type(dbapi_connection).__module__.startswith("pymysql"):
@@ -117,7 +164,7 @@ def get_pool(alias: str, settings: PoolSettings) -> QueuePool:
                 reset_on_return=None,
                 use_lifo=True,  # the most recently used connections stay warm; the others age out by recycle
             )
-            event.listen(pool, "checkout", _ping_idle_connection(settings))
+            event.listen(pool, "checkout", _ping_idle_connection(alias, settings))
             event.listen(pool, "checkin", _remember_checkin)
             _pools[alias] = pool
         return _pools[alias]
@@ -129,6 +176,30 @@ def pool_status() -> dict[str, dict[str, int]]:
         alias: {"checked_out": pool.checkedout(), "held": pool.checkedout() + pool.checkedin()}
         for alias, pool in _pools.items()
     }
+
+
+def release_pooled_connections(wrappers: Iterable[Any] | None = None) -> list[str]:
+    """Hand this thread's (greenlet's) pooled connections back to their pools, outside a transaction; the aliases.
+
+    For a request about to wait on another service: its connections serve other requests meanwhile (a slow
+    WeChat call of one tenant held every connection of the pool, and other tenants' requests waited seconds for
+    one). The next query checks a connection out again and points it at the active tenant as usual. Connections
+    inside a transaction, unpooled ones and those of a process without Django settings are left as they are.
+    """
+    if wrappers is None:
+        from django.conf import settings
+
+        if not settings.configured:
+            return []
+        from django.db import connections
+
+        wrappers = connections.all(initialized_only=True)
+    released = []
+    for connection in wrappers:
+        if isinstance(connection, PooledConnectionMixin) and connection.releasable():
+            connection.close()
+            released.append(connection.alias)
+    return released
 
 
 @contextmanager
@@ -186,6 +257,9 @@ class PooledConnectionMixin:
             raise self.Database.OperationalError(
                 f"{self.alias}: no free connection in the pool of {settings.budget} after {settings.timeout:g} s"
             ) from error
+        except self.Database.Error:
+            _last_error_at[self.alias] = time.monotonic()  # the server is unreachable: check the idle ones later
+            raise
         self._pool_checkout = checkout
         self._pool_discard = False
         return checkout.dbapi_connection
@@ -204,6 +278,15 @@ class PooledConnectionMixin:
             self._pool_discard = True
         super().close_if_unusable_or_obsolete()  # type: ignore[misc]
 
+    def releasable(self) -> bool:
+        """Checked out of the pool, outside a transaction and fit to go back to it."""
+        return (
+            self._pool_checkout is not None
+            and self.connection is not None
+            and not self.in_atomic_block
+            and not self._must_discard()
+        )
+
     def _close(self) -> None:
         checkout = self._pool_checkout
         if checkout is None:
@@ -211,6 +294,9 @@ class PooledConnectionMixin:
             return
         self._pool_checkout = None
         if self._must_discard():
+            if self._pool_discard or self.errors_occurred:
+                # Whatever the error, the connections returned before it are pinged before their next use.
+                _last_error_at[self.alias] = time.monotonic()
             checkout.invalidate()  # really closes it; the pool opens a new one when needed
         else:
             checkout.close()  # back to the pool

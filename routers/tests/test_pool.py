@@ -1,5 +1,7 @@
 """The per-process connection pool under the tenant backend (routers.backends.pool), on the real MariaDB."""
 
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from routers.backends import pool
 from routers.backends.mysql.base import DatabaseWrapper
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
-from tests.helpers import TENANT_A, TENANT_B, mysql_rows
+from tests.helpers import BASE_DIR, PYTHON, TENANT_A, TENANT_B, mysql_rows
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
 
@@ -136,3 +138,82 @@ def test_an_idle_connection_that_died_is_replaced_before_it_is_handed_out(make_w
 )
 def test_tls_is_skipped_only_for_loopback_and_private_hosts(host, private):
     assert pool.is_private_host(host) is private
+
+
+def test_connections_returned_before_an_error_are_pinged_before_their_next_use(make_wrapper):
+    # What a MySQL restart does: every idle connection of the pool dies. The request that finds the first dead
+    # one fails; the pool then checks the others before handing them out, however briefly they were idle.
+    first, second = make_wrapper(size=2, ping_after=3600), make_wrapper(size=2, ping_after=3600)
+    with activate_tenant(tenant(TENANT_A)):
+        ids = {server_id(first), server_id(second)}
+        first.close()
+        second.close()
+        for connection_id in ids:
+            mysql_rows(f"KILL {int(connection_id)}")
+        unlucky, next_one = make_wrapper(size=2, ping_after=3600), make_wrapper(size=2, ping_after=3600)
+        with pytest.raises(OperationalError):
+            selected_database(unlucky)
+        unlucky.close_if_unusable_or_obsolete()  # the end of its request
+        assert selected_database(next_one) == tenant(TENANT_A).db_name
+        assert next_one.connection.thread_id() not in ids
+
+
+def test_a_released_connection_serves_the_next_owner_while_the_first_still_works(make_wrapper):
+    waiting, other = make_wrapper(timeout=0.3), make_wrapper(timeout=0.3)
+    with activate_tenant(tenant(TENANT_A)):
+        used = server_id(waiting)
+        assert pool.release_pooled_connections([waiting, other]) == [waiting.alias]
+        assert server_id(other) == used  # the pool's only connection, free at once
+        other.close()
+        assert selected_database(waiting) == tenant(TENANT_A).db_name  # checked out again on its next query
+
+
+def test_a_connection_inside_a_transaction_is_not_released(make_wrapper):
+    in_transaction, other = make_wrapper(timeout=0.3), make_wrapper(timeout=0.3)
+    with activate_tenant(tenant(TENANT_A)):
+        in_transaction.set_autocommit(False)
+        with in_transaction.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        assert pool.release_pooled_connections([in_transaction]) == []
+        with pytest.raises(OperationalError, match="no free connection"):
+            other.ensure_connection()
+        in_transaction.rollback()
+        in_transaction.set_autocommit(True)
+
+
+GEVENT_SETTINGS = """
+from gevent import monkey
+monkey.patch_all()
+import django
+from django.conf import settings
+django.setup()
+print(settings.DATABASES["default"]["POOL"]["size"], settings.DATABASES["tenant_main"]["POOL"]["size"])
+"""
+
+
+def run_settings_under_gevent(**env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DB_POOL")}
+    return subprocess.run(
+        [PYTHON, "-c", GEVENT_SETTINGS],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONPATH": str(BASE_DIR), **env},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_under_gevent_the_pool_is_on_by_default():
+    result = run_settings_under_gevent()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [str(pool.GEVENT_POOL_SIZE)] * 2
+
+
+def test_under_gevent_a_pool_of_zero_refuses_to_start_naming_the_variable():
+    result = run_settings_under_gevent(DB_POOL_SIZE="0")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DB_POOL_SIZE=0 under gevent" in result.stderr
+
+
+def test_without_gevent_the_default_is_no_pool():
+    assert pool.default_pool_size() == 0
