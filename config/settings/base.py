@@ -6,6 +6,7 @@ The other modules (debug, test, master) only give environment defaults or overri
 from datetime import timedelta
 
 from config.env import BASE_DIR, env
+from routers.backends.pool import default_pool_size, require_pool_under_gevent
 from routers.databases import control_database, tenant_server_databases
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -80,12 +81,14 @@ TEMPLATES = [
 CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # A per-process pool per MySQL alias (routers.backends.pool), for gevent workers: DB_POOL_SIZE 0 means none
 # (Django's own connections, CONN_MAX_AGE). With a pool, CONN_MAX_AGE is 0 and the pool keeps the connections.
+# Unset, the size follows the process: 8 under gevent (where 0 refuses to start), 0 in threads and processes.
+# An idle connection is pinged after 1 s: any MySQL restart takes longer, so none that died in one is handed out.
 DB_POOL = {
-    "size": env.int("DB_POOL_SIZE", default=0),
+    "size": env.int("DB_POOL_SIZE", default=default_pool_size()),
     "max_overflow": env.int("DB_POOL_MAX_OVERFLOW", default=0),
     "timeout": env.float("DB_POOL_TIMEOUT", default=20.0),
     "recycle": env.int("DB_POOL_RECYCLE", default=3600),
-    "ping_after": env.float("DB_POOL_PING_AFTER", default=10.0),
+    "ping_after": env.float("DB_POOL_PING_AFTER", default=1.0),
 }
 TENANT_DB_SERVER_NAMES = env.list("TENANT_DB_SERVERS", default=["main"])
 DATABASES = {
@@ -99,6 +102,7 @@ DATABASES = {
         pool=DB_POOL,
     ),
 }
+require_pool_under_gevent(pool=DB_POOL, databases=DATABASES)
 DATABASE_ROUTERS = ["routers.TenantRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TENANT_DB_DEFAULT_SERVER = env("TENANT_DB_DEFAULT_SERVER", default=TENANT_DB_SERVER_NAMES[0])

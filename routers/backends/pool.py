@@ -124,7 +124,8 @@ def _needs_ping(alias: str, settings: PoolSettings, idle_since: float | None) ->
         return False
     # Returned before the pool's last error: the server may have gone away since (a restart kills every
     # connection, and each would otherwise fail its next request once).
-    return idle_since <= _last_error_at.get(alias, float("-inf")) or time.monotonic() - idle_since >= settings.ping_after
+    returned_before_error = idle_since <= _last_error_at.get(alias, float("-inf"))
+    return returned_before_error or time.monotonic() - idle_since >= settings.ping_after
 
 
 def _ping_idle_connection(alias: str, settings: PoolSettings) -> Any:
