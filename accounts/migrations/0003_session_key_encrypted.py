@@ -1,48 +1,37 @@
-"""session_key encrypted at rest: the column is renamed and widened, and every plain value encrypted.
+"""session_key encrypted at rest: a new column holds every value encrypted, the plain column is emptied.
 
-Idempotent (a value that already decrypts is left alone), so a re-run after a failure half-way completes it;
-backwards, the values are decrypted again.
+Written to suit the previous release too (a rollback does not undo migrations): the plain column stays,
+emptied and nullable, so the previous release still finds it (its users log in again to get a session_key
+there); only the model forgets it. A later release drops it. The data step is idempotent: a re-run after a
+failure half-way completes it. Backwards, the values are decrypted into the plain column again.
 """
 
-from cryptography.fernet import InvalidToken
 from django.db import migrations, models
 
 BATCH = 500
 
 
-def _users(apps, schema_editor):  # noqa: ANN001, ANN202
-    user_model = apps.get_model("accounts", "MiniProgramUser")
-    return user_model, user_model.objects.using(schema_editor.connection.alias).exclude(session_key_encrypted="")
-
-
 def encrypt_plain(apps, schema_editor) -> None:  # noqa: ANN001
-    from tenants.secrets import secret_decrypt, secret_encrypt
+    from tenants.secrets import secret_encrypt
 
-    user_model, users = _users(apps, schema_editor)
+    users = apps.get_model("accounts", "MiniProgramUser").objects.using(schema_editor.connection.alias)
     changed = []
-    for user in users.only("id", "session_key_encrypted").iterator(chunk_size=BATCH):
-        try:
-            secret_decrypt(user.session_key_encrypted)
-            continue  # encrypted already
-        except InvalidToken:
-            user.session_key_encrypted = secret_encrypt(user.session_key_encrypted)
+    for user in users.exclude(session_key="").exclude(session_key=None).only("id", "session_key").iterator(BATCH):
+        user.session_key_encrypted, user.session_key = secret_encrypt(user.session_key), ""
         changed.append(user)
-    user_model.objects.using(schema_editor.connection.alias).bulk_update(
-        changed, ["session_key_encrypted"], batch_size=BATCH
-    )
+    users.bulk_update(changed, ["session_key_encrypted", "session_key"], batch_size=BATCH)
 
 
 def decrypt(apps, schema_editor) -> None:  # noqa: ANN001
     from tenants.secrets import secret_decrypt
 
-    user_model, users = _users(apps, schema_editor)
+    users = apps.get_model("accounts", "MiniProgramUser").objects.using(schema_editor.connection.alias)
+    users.filter(session_key=None).update(session_key="")
     changed = []
-    for user in users.only("id", "session_key_encrypted").iterator(chunk_size=BATCH):
-        user.session_key_encrypted = secret_decrypt(user.session_key_encrypted)
+    for user in users.exclude(session_key_encrypted="").only("id", "session_key_encrypted").iterator(BATCH):
+        user.session_key, user.session_key_encrypted = secret_decrypt(user.session_key_encrypted), ""
         changed.append(user)
-    user_model.objects.using(schema_editor.connection.alias).bulk_update(
-        changed, ["session_key_encrypted"], batch_size=BATCH
-    )
+    users.bulk_update(changed, ["session_key", "session_key_encrypted"], batch_size=BATCH)
 
 
 class Migration(migrations.Migration):
@@ -51,11 +40,19 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RenameField(model_name="miniprogramuser", old_name="session_key", new_name="session_key_encrypted"),
-        migrations.AlterField(
+        migrations.AddField(
             model_name="miniprogramuser",
             name="session_key_encrypted",
             field=models.CharField(blank=True, default="", editable=False, max_length=255),
         ),
+        # Nullable, so rows inserted by this release (which no longer writes it) need no value for it.
+        migrations.AlterField(
+            model_name="miniprogramuser",
+            name="session_key",
+            field=models.CharField(blank=True, default="", editable=False, max_length=64, null=True),
+        ),
         migrations.RunPython(encrypt_plain, decrypt),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField(model_name="miniprogramuser", name="session_key")]
+        ),
     ]

@@ -74,6 +74,9 @@ def test_the_migration_encrypts_the_plain_session_keys_of_an_older_database():
     assert PLAIN_SESSION_KEY not in stored
     assert secret_decrypt(stored) == PLAIN_SESSION_KEY
     assert stored_session_key(TENANT_C, "no-key") == ""
+    # The plain column stays for the previous release (a rollback), emptied.
+    plain = mysql_rows(f"SELECT session_key FROM `{database}`.accounts_miniprogramuser ORDER BY openid")
+    assert plain == [("",), ("",)]
     with activate_tenant(tenant_context_for(tenant)):
         assert MiniProgramUser.objects.get(openid="old-user").session_key == PLAIN_SESSION_KEY
         assert MiniProgramUser.objects.get(openid="no-key").session_key == ""
