@@ -279,35 +279,69 @@ def stored_secrets():
     return dict(Tenant.objects.values_list("app_id", "app_secret_encrypted"))
 
 
-def test_rotate_secrets_key_reencrypts_every_app_secret_under_the_new_key_idempotently(settings):
+def stored_session_keys():
+    from accounts.models import MiniProgramUser
+
+    keys = {}
+    for app_id in SESSION_TENANTS[:2]:
+        with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
+            keys.update(dict(MiniProgramUser.objects.values_list("openid", "session_key_encrypted")))
+    return keys
+
+
+def make_users_with_session_keys():
+    from accounts.models import MiniProgramUser
+
+    for app_id in SESSION_TENANTS[:2]:
+        with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
+            for n in range(2):
+                user = MiniProgramUser(openid=f"{app_id}-user-{n}")
+                user.session_key = f"session-key-{app_id}-{n}"
+                user.save()
+
+
+def test_rotate_secrets_key_reencrypts_every_secret_and_session_key_under_the_new_key_idempotently(settings):
     from cryptography.fernet import Fernet
 
-    old_keys = list(settings.TENANT_SECRETS_KEYS)
+    make_users_with_session_keys()
     new_key = Fernet.generate_key().decode()
-    before = stored_secrets()
-    settings.TENANT_SECRETS_KEYS = [new_key, *old_keys]  # the rotation: new key first, old ones kept for reading
+    before, before_keys = stored_secrets(), stored_session_keys()
+    settings.TENANT_SECRETS_KEYS = [new_key, *settings.TENANT_SECRETS_KEYS]  # new key first, old ones for reading
 
-    assert "AppSecrets: 3 would be re-encrypted, 0 under the newest key already" in command(
-        "rotate_secrets_key", "--dry-run"
-    )
-    assert stored_secrets() == before
+    dry = command("rotate_secrets_key", "--dry-run")
+    assert "AppSecrets: 3 would be re-encrypted, 0 under the newest key already" in dry
+    assert "session keys, every tenant: 4 would be re-encrypted, 0 under the newest key already" in dry
+    assert (stored_secrets(), stored_session_keys()) == (before, before_keys)
 
     audit = AuditSince()
-    assert "AppSecrets: 3 re-encrypted, 0 under the newest key already" in command("rotate_secrets_key")
-    after = stored_secrets()
+    done = command("rotate_secrets_key")
+    assert "AppSecrets: 3 re-encrypted, 0 under the newest key already" in done
+    assert f"{TENANT_A}: session keys: 2 re-encrypted, 0 under the newest key already" in done
+    assert "session keys, every tenant: 4 re-encrypted" in done
+    after, after_keys = stored_secrets(), stored_session_keys()
     for app_id in SESSION_TENANTS:
-        assert after[app_id] != before[app_id]
         assert Fernet(new_key).decrypt(after[app_id].encode()).decode() == f"secret-{app_id}"
-    assert audit.one().details["app_secrets"] == 3
+    for openid, value in after_keys.items():
+        app_id, n = openid.split("-user-")
+        assert value != before_keys[openid]
+        assert Fernet(new_key).decrypt(value.encode()).decode() == f"session-key-{app_id}-{n}"
+    details = audit.one().details
+    assert (details["app_secrets"], details["session_keys"]) == (3, 4)
 
     # Again: nothing left to do, nothing changed.
-    assert "AppSecrets: 0 re-encrypted, 3 under the newest key already" in command("rotate_secrets_key")
-    assert stored_secrets() == after
+    again = command("rotate_secrets_key")
+    assert "AppSecrets: 0 re-encrypted, 3 under the newest key already" in again
+    assert "session keys, every tenant: 0 re-encrypted, 4 under the newest key already" in again
+    assert (stored_secrets(), stored_session_keys()) == (after, after_keys)
 
-    # The old keys can go now: every secret still reads.
+    # The old keys can go now: every value still reads, through the code that uses it.
     settings.TENANT_SECRETS_KEYS = [new_key]
-    for app_id in SESSION_TENANTS:
+    from accounts.models import MiniProgramUser
+
+    for app_id in SESSION_TENANTS[:2]:
         assert secret_decrypt(Tenant.objects.get(app_id=app_id).app_secret_encrypted) == f"secret-{app_id}"
+        with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
+            assert MiniProgramUser.objects.get(openid=f"{app_id}-user-1").session_key == f"session-key-{app_id}-1"
 
 
 def test_rotate_secrets_key_names_a_secret_no_key_reads_and_still_does_the_others(settings):
@@ -318,7 +352,7 @@ def test_rotate_secrets_key_names_a_secret_no_key_reads_and_still_does_the_other
     new_key = Fernet.generate_key().decode()
     settings.TENANT_SECRETS_KEYS = [new_key, *settings.TENANT_SECRETS_KEYS]
     before = stored_secrets()
-    with pytest.raises(CommandError, match=f"reads the AppSecret of {TENANT_A}"):
+    with pytest.raises(CommandError, match=f"no key in TENANT_SECRETS_KEYS reads {TENANT_A}"):
         command("rotate_secrets_key")
     after = stored_secrets()
     assert after[TENANT_A] == before[TENANT_A]
