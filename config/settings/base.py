@@ -194,6 +194,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "console.lockout.lockout_response"
+# Not verbose: no start-up line on every command; lockouts are still logged (WARNING).
+AXES_VERBOSE = False
 
 # --- WeChat ----------------------------------------------------------------------------------------------
 WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
