@@ -19,3 +19,10 @@ REDIS_URL = env("REDIS_URL")  # no in-process stand-in in production
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Static files with content hashes in their names (cached for a year by browsers, WhiteNoise says `immutable`)
+# and gzip copies made at collectstatic time. The manifest exists only after collectstatic, which every deploy
+# runs; debug and test keep Django's plain storage, so they need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.services import VENV_BIN, port_accepts, stop_process, wait_for, wait_until_answers
+from tests.e2e.services import VENV_BIN, manage, port_accepts, stop_process, wait_for, wait_until_answers
 from tests.helpers import BASE_DIR, free_port
 
 DEPLOY = BASE_DIR / "deploy"
@@ -175,7 +175,12 @@ def running_stack(
         "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        # This stack's own collected files (a deploy collects into its release directory): the checkout's
+        # var/static may be another run's.
+        "STATIC_ROOT": str(workdir / "static"),
     }
+    # As `fab deploy` does before it starts a release: the manifest storage of master needs it.
+    manage(env, "collectstatic", "--noinput", "-v", "0")
     programs = fill_supervisor_programs(workdir, root=str(BASE_DIR), settings_module=settings_module)
     site = fill_nginx_site(workdir, listen_port=nginx_port, gunicorn_port=gunicorn_port)
     with supervised(workdir, env, programs_text=programs, nginx=site) as sup:
