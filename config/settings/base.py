@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "django_rq",
     "core",
     "tenants",
+    "tenants.outbox",
+    "tenants.outbox.control",
     "accounts",
     "api",
     "console",
@@ -36,7 +38,8 @@ INSTALLED_APPS = [
 # Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
 # must be in exactly one list; tenants.apps checks this at start-up.
 CONTROL_APPS = ["admin", "auth", "knox", "axes", "contenttypes", "sessions", "tenants", "django_rq", "console"]
-TENANT_APPS = ["accounts"]
+CONTROL_APPS += ["outbox_control"]
+TENANT_APPS = ["accounts", "outbox"]
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
@@ -226,6 +229,10 @@ JOBS_FAILURE_TTL_SECONDS = 30 * 24 * 3600
 JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=10)
 JOBS_HEARTBEAT_GRACE_SECONDS = env.int("JOBS_HEARTBEAT_GRACE_SECONDS", default=20)
 JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)
+# The outbox relay (`manage.py relay_outbox`): how often it relays the tenants marked as having records left
+# by a Redis outage, and how often it looks into every tenant's outbox as a safety net (one query per tenant).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5.0)
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=600)
 
 # --- Internationalisation and static files ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

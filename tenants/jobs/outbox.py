@@ -1,0 +1,158 @@
+"""The outbox: a job's record is written with the caller's data, pushed to rq once that data has committed.
+
+enqueue() inserts an OutboxJob row (a PlatformOutboxJob for a platform job) in the transaction of the
+caller; on commit the job is pushed to the queue under the record's id and the row is deleted. When Redis is
+unreachable at that moment the row stays, the tenant is marked in the control database (PendingOutbox, which
+needs no Redis) and the caller is answered as if all went well: the data and the job committed together, and
+`manage.py relay_outbox` pushes the job once Redis is back (tenants.jobs.relay).
+
+Pushing is idempotent: rq's unique enqueue (one Lua script: check, save, push) refuses a job id that exists
+already, so a record pushed twice (the relay and a late commit, two relays, a delete that failed after its
+push) is on the queue once.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+from redis.exceptions import RedisError
+from rq.exceptions import DuplicateJobError
+
+from core.tenant_context import TenantContext, TenantNotActive, activate_tenant, get_current_tenant
+from tenants.jobs import conf
+from tenants.jobs.job import META_APP_ID, META_PLATFORM
+from tenants.jobs.queue import get_queue
+from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
+from tenants.outbox.models import OutboxJob, OutboxRecord
+
+logger = logging.getLogger(__name__)
+
+JobFunction = Callable[..., Any] | str
+
+
+def enqueue(func: JobFunction, *args: Any, platform: bool = False, **kwargs: Any) -> str:
+    """Run func(*args, **kwargs) in a worker, in the active tenant, once the tenant database commits.
+
+    The job's record is written now, in the caller's transaction on the tenant's database, and pushed to
+    the queue when that transaction commits (at once in autocommit): if it rolls back, the record goes
+    with it and the id never exists. Returns the job's id at once, so an API can answer it. With no active
+    tenant this raises TenantNotActive, unless `platform=True` says it is a job of the platform (it then
+    runs with no tenant, and its record is in the control database). `platform` is never passed on to func.
+    Arguments must be JSON data (TypeError here otherwise), the function importable by its dotted path.
+    """
+    tenant = get_current_tenant()
+    if platform:
+        meta: dict[str, Any] = {META_APP_ID: None, META_PLATFORM: True}
+        tenant, using = None, DEFAULT_DB_ALIAS
+    elif tenant is None:
+        raise TenantNotActive("a tenant job needs an active tenant; pass platform=True for a platform job")
+    else:
+        meta, using = {META_APP_ID: tenant.app_id}, tenant.db_alias
+    committed = outbox_record_create(
+        job_id=uuid.uuid4().hex, func_name=func_name_of(func), payload=payload_of(args, kwargs, meta), tenant=tenant
+    )
+    # django-rq's own commit mode watches only the default database; the tenant's data is on its server's
+    # alias, whose transaction is the one the job (and its record) belong to.
+    transaction.on_commit(partial(outbox_push_committed, committed), using=using)
+    return committed.job_id
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What the commit hook needs of a record: where it lives and what to push."""
+
+    job_id: str
+    func_name: str
+    payload: str
+    tenant: TenantContext | None  # None: a platform job, in the control database's outbox
+
+    @property
+    def model(self) -> type[OutboxRecord]:
+        return PlatformOutboxJob if self.tenant is None else OutboxJob
+
+
+def func_name_of(func: Any) -> str:
+    """The dotted path the workers import the job function by (rq's own name for a function)."""
+    if isinstance(func, str):
+        return func
+    module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", None)
+    if not module or not qualname or "<" in qualname or hasattr(func, "__self__"):
+        # A lambda, a nested function or a bound method: a worker could not import it from its name.
+        raise TypeError(f"a job function must be importable by its dotted path, not {func!r}")
+    return f"{module}.{qualname}"
+
+
+def payload_of(args: tuple[Any, ...], kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The job's arguments as the record keeps them; TypeError now, in the caller, for what JSON cannot hold."""
+    return json.dumps({"args": list(args), "kwargs": kwargs, "meta": meta}, ensure_ascii=False)
+
+
+def outbox_record_create(*, job_id: str, func_name: str, payload: str, tenant: TenantContext | None) -> Committed:
+    """Writes the record in the caller's transaction (the tenant's database, or the control database)."""
+    committed = Committed(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
+    committed.model.objects.create(id=job_id, func_name=func_name, payload=payload)
+    return committed
+
+
+def outbox_push_committed(committed: Committed) -> None:
+    """The commit hook: the job onto the queue and its record deleted; on a Redis outage, the tenant marked.
+
+    Never raises for an unreachable Redis: the data and the job's record are committed, so the caller's
+    work is done (the relay does the rest).
+    """
+    with activate_tenant(committed.tenant):
+        try:
+            push(job_id=committed.job_id, func_name=committed.func_name, payload=committed.payload)
+        except RedisError as error:
+            logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", committed.job_id, error)
+            outbox_mark_pending(tenant=committed.tenant)
+            return
+        try:
+            committed.model.objects.filter(pk=committed.job_id).delete()
+        except DatabaseError as error:
+            # The job is queued; the relay's sweep finds the record and deletes it, pushing nothing twice.
+            logger.warning("job %s queued but its outbox record is left: %s", committed.job_id, error)
+
+
+def push(*, job_id: str, func_name: str, payload: str) -> bool:
+    """Puts the job on the queue under its record's id; False when a job with that id exists already.
+
+    The job is pushed from the JSON it was recorded as, on the commit and by the relay alike, so a job
+    behaves the same whichever of them pushes it.
+    """
+    data = json.loads(payload)
+    try:
+        get_queue().enqueue_call(
+            func_name,
+            args=tuple(data["args"]),
+            kwargs=data["kwargs"],
+            job_id=job_id,
+            meta=data["meta"],
+            retry=conf.get_retry(),
+            result_ttl=conf.get_result_ttl(),
+            failure_ttl=conf.get_failure_ttl(),
+            unique=True,
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def outbox_mark_pending(*, tenant: TenantContext | None) -> None:
+    """Records in the control database that this tenant's outbox has records waiting for the relay.
+
+    The platform's outbox needs no mark: the relay looks into it on every pass (one query). If the control
+    database cannot be written either, the relay's sweep of every tenant's outbox still finds the records.
+    """
+    if tenant is None:
+        return
+    try:
+        # INSERT IGNORE: one statement, and a tenant already marked keeps its first `since`.
+        PendingOutbox.objects.bulk_create([PendingOutbox(app_id=tenant.app_id)], ignore_conflicts=True)
+    except DatabaseError as error:
+        logger.warning("%s: outbox records left for the relay's sweep (%s)", tenant.app_id, error)

@@ -1,0 +1,114 @@
+"""The outbox relay: pushes the jobs whose records a Redis outage left in the outboxes (manage.py relay_outbox).
+
+A pass looks into the platform's outbox (one query on the control database) and into the outboxes of the
+tenants marked in PendingOutbox only, so with 1,000 tenants and none marked it touches no tenant database.
+A sweep (every OUTBOX_SWEEP_SECONDS, and at the relay's start) looks into every tenant's outbox once, for
+records whose mark could not be written (the control database was down too) or whose delete failed.
+
+Safe to run on several hosts at once: rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, and a push is
+rq's unique enqueue, which refuses a job id that is already there (tenants.jobs.outbox.push).
+"""
+
+import logging
+import sys
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, router, transaction
+from django.db.models import F
+from redis.exceptions import RedisError
+
+from core.tenant_context import TenantContext, activate_tenant
+from tenants.jobs.outbox import outbox_mark_pending, push
+from tenants.models import Tenant
+from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
+from tenants.outbox.models import OutboxJob, OutboxRecord
+from tenants.selectors import tenant_context_for
+
+logger = logging.getLogger(__name__)
+
+# Records taken per transaction; a tenant with more is finished in the same pass, batch after batch.
+BATCH = 200
+# A record rq refuses this often (not Redis being down: a bug) stays, and is logged, but no longer retried.
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class RelayReport:
+    tenants: list[str] = field(default_factory=list)  # the tenants whose outbox this pass looked into
+    pushed: int = 0
+    already_queued: int = 0  # records whose job was on the queue already (their delete had failed)
+    # tenant (or "platform") -> records still waiting (-1: its database could not be read)
+    left: dict[str, int] = field(default_factory=dict)
+
+
+def outbox_relay(*, sweep: bool = False) -> RelayReport:
+    """One pass of the relay; RedisError when Redis is still unreachable (the marks stay for the next pass)."""
+    report = RelayReport()
+    _relay_outbox(PlatformOutboxJob, "platform", report)
+    marked = set(PendingOutbox.objects.values_list("app_id", flat=True))
+    tenants = Tenant.objects.exclude(status=Tenant.Status.PROVISIONING)
+    if not sweep:
+        tenants = tenants.filter(app_id__in=marked)
+    for tenant in tenants.order_by("app_id"):
+        _relay_tenant(tenant_context_for(tenant), marked=tenant.app_id in marked, report=report)
+    if marked:
+        # A tenant dropped since it was marked took its outbox with it; one being provisioned keeps its mark.
+        gone = marked - set(Tenant.objects.filter(app_id__in=marked).values_list("app_id", flat=True))
+        PendingOutbox.objects.filter(app_id__in=gone).delete()
+    return report
+
+
+def _relay_tenant(tenant: TenantContext, *, marked: bool, report: RelayReport) -> None:
+    if marked:
+        # Unmarked before its rows are read: a commit that fails meanwhile marks it again, and is not lost.
+        PendingOutbox.objects.filter(app_id=tenant.app_id).delete()
+    with activate_tenant(tenant):
+        try:
+            _relay_outbox(OutboxJob, tenant.app_id, report)
+        except DatabaseError as error:
+            # This tenant's database server is unreachable: the others are relayed all the same.
+            logger.warning("%s: outbox not relayed: %s", tenant.app_id, error)
+            report.left[tenant.app_id] = -1
+        finally:
+            if tenant.app_id in report.left or sys.exc_info()[0] is not None:
+                outbox_mark_pending(tenant=tenant)
+
+
+def _relay_outbox(model: type[OutboxRecord], name: str, report: RelayReport) -> None:
+    """Pushes every record of one outbox (the active tenant's, or the platform's) and deletes it."""
+    report.tenants.append(name)
+    try:
+        while _relay_batch(model, report) == BATCH:
+            pass
+    except RedisError:
+        report.left[name] = model.objects.count()
+        raise
+    left = model.objects.filter(attempts__lt=MAX_ATTEMPTS).count()
+    if left:
+        report.left[name] = left
+
+
+def _relay_batch(model: type[OutboxRecord], report: RelayReport) -> int:
+    with transaction.atomic(using=router.db_for_write(model)):
+        records = list(
+            model.objects.select_for_update(skip_locked=True)
+            .filter(attempts__lt=MAX_ATTEMPTS)
+            .order_by("created_at")[:BATCH]
+        )
+        done, refused = [], []
+        for record in records:
+            try:
+                pushed = push(job_id=record.id, func_name=record.func_name, payload=record.payload)
+            except RedisError:
+                raise  # the transaction rolls back: every record of the batch stays for the next pass
+            except Exception:  # a record rq refuses (a bug): counted, so that it cannot block the outbox
+                logger.exception("outbox record %s could not be pushed", record.id)
+                refused.append(record.id)
+                continue
+            done.append(record.id)
+            report.pushed += pushed
+            report.already_queued += not pushed
+        model.objects.filter(pk__in=done).delete()
+        if refused:
+            model.objects.filter(pk__in=refused).update(attempts=F("attempts") + 1)
+    return len(records)
