@@ -1,6 +1,6 @@
 """POST /api/v1/auth/login and /api/v1/auth/logout."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -8,7 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import user_login, user_logout
-from api.serializers import UserOutputSerializer
+from api.schema import api_errors
+from api.serializers import StrictCharField, UserOutputSerializer
+from api.wechat_errors import WECHAT_CALL_ERRORS
 
 
 class LoginApi(APIView):
@@ -17,13 +19,14 @@ class LoginApi(APIView):
     authentication_classes: list = []
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=128)
+        code = StrictCharField(max_length=128)
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
         user = UserOutputSerializer()
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @api_errors(*WECHAT_CALL_ERRORS)
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -36,7 +39,7 @@ class LogoutApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: inline_serializer("LoggedOut", {})})
+    @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         user_logout(raw_token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)

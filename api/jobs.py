@@ -6,7 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.schema import api_errors
 from tenants.jobs import job_state_get
+from tenants.jobs.exceptions import JobNotFound
 
 
 class JobApi(APIView):
@@ -29,5 +31,6 @@ class JobApi(APIView):
         ended_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(responses=OutputSerializer)
+    @api_errors(JobNotFound)
     def get(self, request: Request, job_id: str) -> Response:
         return Response(self.OutputSerializer(job_state_get(job_id=job_id)).data)

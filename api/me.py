@@ -8,7 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import user_bind_phone, user_update_profile
-from api.serializers import UserOutputSerializer
+from api.schema import api_errors
+from api.serializers import HttpUrlField, StrictCharField, UserOutputSerializer
+from api.wechat_errors import WECHAT_CALL_ERRORS
 
 
 class MeApi(APIView):
@@ -17,8 +19,8 @@ class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        nickname = serializers.CharField(max_length=64, required=False, allow_blank=True)
-        avatar_url = serializers.URLField(max_length=512, required=False, allow_blank=True)
+        nickname = StrictCharField(max_length=64, required=False, allow_blank=True)
+        avatar_url = HttpUrlField(max_length=512, required=False, allow_blank=True)
 
     @extend_schema(responses=UserOutputSerializer)
     def get(self, request: Request) -> Response:
@@ -38,9 +40,10 @@ class MePhoneApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=128)
+        code = StrictCharField(max_length=128)
 
     @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    @api_errors(*WECHAT_CALL_ERRORS)
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.messaging import subscribe_message_enqueue
+from api.serializers import StrictCharField
 
 
 class SubscribeMessageApi(APIView):
@@ -16,13 +17,13 @@ class SubscribeMessageApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        template_id = serializers.CharField(max_length=128)
+        template_id = StrictCharField(max_length=128)
         data = serializers.DictField(
-            child=serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True)),
+            child=serializers.DictField(child=StrictCharField(max_length=200, allow_blank=True)),
             allow_empty=False,
             help_text='WeChat\'s shape: {"thing1": {"value": "..."}, ...}',
         )
-        page = serializers.CharField(max_length=256, required=False)
+        page = StrictCharField(max_length=256, required=False)
         miniprogram_state = serializers.ChoiceField(["developer", "trial", "formal"], default="formal")
         lang = serializers.ChoiceField(["zh_CN", "en_US", "zh_HK", "zh_TW"], default="zh_CN")
 

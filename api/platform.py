@@ -6,7 +6,7 @@ checks; every lifecycle action that succeeds writes one audit entry (door "api")
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -16,12 +16,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.jobs import JobApi
+from api.schema import api_errors
+from api.serializers import StrictCharField
 from console import permissions as perms
 from console.actors import actor_from_request
 from console.models import AuditEntry
 from console.services import audit_record
+from tenants.app_ids import app_id_validate
+from tenants.exceptions import (
+    AppIdInvalid,
+    RetireNotConfirmed,
+    SecretRejected,
+    TenantExists,
+    TenantNotFound,
+    TenantNotReady,
+    UnknownDatabaseServer,
+)
 from tenants.facts import tenant_facts_get
 from tenants.jobs import platform_job_state_get
+from tenants.jobs.exceptions import JobNotFound
 from tenants.selectors import tenant_get, tenant_list
 from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
 
@@ -52,6 +65,23 @@ class PlatformApi(APIView):
             details=details,
         )
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if "app_id" in kwargs:
+            checked_app_id(kwargs["app_id"], where="The AppID in the URL")
+
+
+def checked_app_id(value: str, *, where: str) -> str:
+    """app_id_validate, with a message naming where the AppID came from (its own says the X-AppID header)."""
+    try:
+        return app_id_validate(value)
+    except AppIdInvalid:
+        raise AppIdInvalid(f"{where} is not a valid AppID.") from None
+
+
+# What every /tenants/<app_id>/... call can answer about its AppID.
+URL_APP_ID_ERRORS = (AppIdInvalid, TenantNotFound)
+
 
 class TenantOutputSerializer(serializers.Serializer):
     """A registry row; the AppSecret is never part of it, only whether one is set."""
@@ -79,10 +109,10 @@ class TenantListApi(PlatformApi):
     required_permissions = {"GET": (perms.VIEW_TENANT,), "POST": (perms.ADD_TENANT,)}
 
     class InputSerializer(serializers.Serializer):
-        app_id = serializers.CharField(max_length=64)
-        name = serializers.CharField(max_length=100)
-        db_server = serializers.CharField(max_length=64, required=False)
-        app_secret = serializers.CharField(max_length=128, required=False, write_only=True)
+        app_id = StrictCharField(max_length=64)
+        name = StrictCharField(max_length=100)
+        db_server = StrictCharField(max_length=64, required=False)
+        app_secret = StrictCharField(max_length=128, required=False, write_only=True)
 
     class CreatedSerializer(serializers.Serializer):
         tenant = TenantOutputSerializer()
@@ -94,13 +124,17 @@ class TenantListApi(PlatformApi):
         return Response(TenantOutputSerializer(tenant_list(), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={202: CreatedSerializer})
+    @api_errors(AppIdInvalid, UnknownDatabaseServer, SecretRejected, TenantExists)
     def post(self, request: Request) -> Response:
         """Registers the tenant at once and provisions its database in a platform job: follow job_url."""
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         tenant = tenant_onboard(
-            app_id=data["app_id"], name=data["name"], server=data.get("db_server"), app_secret=data.get("app_secret")
+            app_id=checked_app_id(data["app_id"], where="The app_id of the body"),
+            name=data["name"],
+            server=data.get("db_server"),
+            app_secret=data.get("app_secret"),
         )
         self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
         job_url = f"/platform/v1/jobs/{tenant.provisioning_job_id}"
@@ -113,6 +147,7 @@ class TenantDetailApi(PlatformApi):
         facts = TenantFactsSerializer()
 
     @extend_schema(responses=OutputSerializer)
+    @api_errors(*URL_APP_ID_ERRORS)
     def get(self, request: Request, app_id: str) -> Response:
         tenant = tenant_get(app_id=app_id)
         tenant.facts = tenant_facts_get(tenant=tenant)
@@ -125,6 +160,7 @@ class TenantSuspendApi(PlatformApi):
     action = AuditEntry.Action.SUSPEND
 
     @extend_schema(request=None, responses=TenantOutputSerializer)
+    @api_errors(*URL_APP_ID_ERRORS)
     def post(self, request: Request, app_id: str) -> Response:
         tenant = type(self).service(app_id=app_id)
         self.audit(self.action, tenant.app_id)
@@ -135,14 +171,20 @@ class TenantResumeApi(TenantSuspendApi):
     service = staticmethod(tenant_resume)
     action = AuditEntry.Action.RESUME
 
+    @extend_schema(request=None, responses=TenantOutputSerializer)
+    @api_errors(*URL_APP_ID_ERRORS, TenantNotReady)  # a tenant still provisioning
+    def post(self, request: Request, app_id: str) -> Response:
+        return super().post(request, app_id)
+
 
 class TenantSecretApi(PlatformApi):
     required_permissions = {"POST": (perms.ROTATE_SECRET,)}
 
     class InputSerializer(serializers.Serializer):
-        app_secret = serializers.CharField(max_length=128, write_only=True)
+        app_secret = StrictCharField(max_length=128, write_only=True)
 
     @extend_schema(request=InputSerializer, responses=TenantOutputSerializer)
+    @api_errors(*URL_APP_ID_ERRORS, SecretRejected)
     def post(self, request: Request, app_id: str) -> Response:
         """Checks the new AppSecret with WeChat (a token is fetched with it), then stores it encrypted."""
         serializer = self.InputSerializer(data=request.data)
@@ -156,9 +198,10 @@ class TenantRetireApi(PlatformApi):
     required_permissions = {"POST": (perms.RETIRE_TENANT,)}
 
     class InputSerializer(serializers.Serializer):
-        confirm_app_id = serializers.CharField(max_length=64, help_text="The AppID again, to confirm.")
+        confirm_app_id = StrictCharField(max_length=64, help_text="The AppID again, to confirm.")
 
-    @extend_schema(request=InputSerializer, responses={204: inline_serializer("Retired", {})})
+    @extend_schema(request=InputSerializer, responses={204: None})
+    @api_errors(*URL_APP_ID_ERRORS, RetireNotConfirmed)
     def post(self, request: Request, app_id: str) -> Response:
         """Drops the database, the registry row, the cached entries and the jobs of the tenant."""
         serializer = self.InputSerializer(data=request.data)
@@ -173,5 +216,6 @@ class PlatformJobApi(PlatformApi):
     """A platform job's state, such as a tenant's provisioning."""
 
     @extend_schema(responses=JobApi.OutputSerializer)
+    @api_errors(JobNotFound)
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobApi.OutputSerializer(platform_job_state_get(job_id=job_id)).data)

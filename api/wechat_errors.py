@@ -51,6 +51,16 @@ class DecryptFailed(ApplicationError):
     status = 400
 
 
+# What a request that calls WeChat can answer besides 503 (for the OpenAPI schema: api.schema.api_errors).
+WECHAT_CALL_ERRORS = (
+    WeChatCodeRejected,
+    WeChatRateLimitedError,
+    WeChatUserBlockedError,
+    WeChatMisconfigured,
+    WeChatFailed,
+)
+
+
 # Most specific first: the first class the error is an instance of decides.
 WECHAT_ERRORS: list[tuple[type[Exception], type[ApplicationError]]] = [
     (WeChatCodeInvalid, WeChatCodeRejected),

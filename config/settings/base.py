@@ -159,6 +159,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.TenantAutoSchema",
+    # JSON only, in and out: the schema documents exactly this, and a deep or broken body is a 400.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 # Platform staff's API tokens (/platform/v1/): django-rest-knox keeps only their SHA-512 digest.
 REST_KNOX = {"TOKEN_TTL": timedelta(days=env.int("PLATFORM_TOKEN_TTL_DAYS", default=30)), "AUTO_REFRESH": False}
@@ -182,6 +185,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and docs pages need no tenant: no token check (it would need one) and open to all.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Admin login rate limit (django-axes) ------------------------------------------------------------------
