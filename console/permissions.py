@@ -12,6 +12,8 @@ SUSPEND_TENANT = "tenants.suspend_tenant"  # suspend and resume
 ROTATE_SECRET = "tenants.rotate_secret"  # noqa: S105 - a permission name; stores a new AppSecret (checked with WeChat first)
 RETIRE_TENANT = "tenants.retire_tenant"  # drop the database, the registry row, the cached entries and jobs
 VIEW_AUDIT = "console.view_auditentry"  # read the audit trail
+# Reading a tenant: either permission, as in Django's admin (who may change may see).
+READ_TENANT = (VIEW_TENANT, CHANGE_TENANT)
 
 # codename -> name, for the data migration.
 CUSTOM_TENANT_PERMISSIONS = {

@@ -109,9 +109,9 @@ class TenantAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context}
         return TemplateResponse(request, f"admin/tenants/tenant/{template}", context)
 
-    def _tenant_for(self, request: HttpRequest, object_id: str, permission: str) -> Tenant:
+    def _tenant_for(self, request: HttpRequest, object_id: str, allowed: bool) -> Tenant:
         # The permission is checked before the tenant is looked up: no answer tells an outsider what exists.
-        if not request.user.has_perm(permission):
+        if not allowed:
             raise PermissionDenied
         return get_object_or_404(Tenant, pk=object_id)
 
@@ -135,7 +135,7 @@ class TenantAdmin(admin.ModelAdmin):
         return self._page(request, "onboard.html", "Onboard a mini-program", form=form)
 
     def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        tenant = self._tenant_for(request, object_id, perms.ROTATE_SECRET)
+        tenant = self._tenant_for(request, object_id, request.user.has_perm(perms.ROTATE_SECRET))
         form = RotateSecretForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -152,7 +152,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def retire_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Two steps: this page explains what goes, and retiring needs the AppID typed again."""
-        tenant = self._tenant_for(request, object_id, perms.RETIRE_TENANT)
+        tenant = self._tenant_for(request, object_id, request.user.has_perm(perms.RETIRE_TENANT))
         form = RetireForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -172,7 +172,7 @@ class TenantAdmin(admin.ModelAdmin):
         """The tenant's users, read in its own context; read-only."""
         from accounts.selectors import users_list
 
-        tenant = self._tenant_for(request, object_id, perms.VIEW_TENANT)
+        tenant = self._tenant_for(request, object_id, self.has_view_permission(request))
         users = users_list(tenant=tenant, limit=USERS_SHOWN)
         return self._page(request, "users.html", f"Users of {tenant.app_id}", tenant=tenant, users=users)
 

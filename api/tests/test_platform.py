@@ -270,6 +270,11 @@ def test_view_permission_lists_and_shows_but_changes_nothing(user_with):
     assert Tenant.objects.get(app_id=TENANT_B).status == "active"
 
 
+def test_change_permission_reads_too_as_in_the_admin(user_with):
+    refused, allowed = calls_refused_and_allowed(user_with("change_tenant"))
+    assert allowed == {"list", "show", "job"}
+
+
 @pytest.mark.parametrize("permission", ["add_tenant", "suspend_tenant", "rotate_secret", "retire_tenant"])
 def test_each_permission_allows_exactly_its_own_calls(user_with, permission):
     refused, allowed = calls_refused_and_allowed(user_with(permission))
