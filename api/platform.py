@@ -40,7 +40,10 @@ from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenan
 
 
 class PlatformPermission(BasePermission):
-    """Staff, holding every Django permission the view names for the request's method (none named: refused)."""
+    """Staff, holding one of the Django permissions the view names for the request's method (none named: refused).
+
+    Reading takes view_tenant or change_tenant, as Django's admin has it (who may change may see).
+    """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -48,14 +51,14 @@ class PlatformPermission(BasePermission):
             return False
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
         required = view.required_permissions.get(method)
-        return required is not None and user.has_perms(required)
+        return required is not None and any(user.has_perm(permission) for permission in required)
 
 
 class PlatformApi(APIView):
     # Token first: its WWW-Authenticate header makes a missing credential 401, not 403.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [PlatformPermission]
-    required_permissions: dict[str, tuple[str, ...]] = {"GET": (perms.VIEW_TENANT,)}
+    required_permissions: dict[str, tuple[str, ...]] = {"GET": perms.READ_TENANT}
 
     def audit(self, action: str, app_id: str, **details: Any) -> None:
         audit_record(
@@ -106,7 +109,7 @@ class TenantFactsSerializer(serializers.Serializer):
 
 
 class TenantListApi(PlatformApi):
-    required_permissions = {"GET": (perms.VIEW_TENANT,), "POST": (perms.ADD_TENANT,)}
+    required_permissions = {"GET": perms.READ_TENANT, "POST": (perms.ADD_TENANT,)}
 
     class InputSerializer(serializers.Serializer):
         app_id = StrictCharField(max_length=64)
