@@ -29,6 +29,8 @@ from wechat.fake_server import FakeWeChatServer
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
+SITE_NAME = "miniplex.test"
+LOOPBACK = {"127.0.0.1", SITE_NAME}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,6 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A host name for the site, as a real deployment has one: the Swagger UI behaves differently on
+    # 127.0.0.1 and localhost (it would not fetch its validator badge there). It resolves to 127.0.0.1 only.
+    f"--host-resolver-rules=MAP {SITE_NAME} 127.0.0.1",
 ]
 ADMIN_USER, ADMIN_PASSWORD = "browser-admin", "browser-admin-password-7f3a"
 NEW_APP_ID, NEW_SECRET, NEW_NAME = "wx00000000000000b7", "browser-app-secret-0123", "浏览器测试店 ☕"
@@ -61,7 +66,7 @@ def browsed(services: Services) -> Iterator[Browsed]:
     with FakeWeChatServer() as wechat:
         wechat.control.register_app(NEW_APP_ID, NEW_SECRET)
         workdir = services.workdir / "browser"
-        env = services.env(WECHAT_API_BASE=wechat.base_url)
+        env = services.env(WECHAT_API_BASE=wechat.base_url, DJANGO_ALLOWED_HOSTS=f"127.0.0.1,{SITE_NAME}")
         with running_stack(workdir, env) as stack:
             manage(
                 {
@@ -155,7 +160,7 @@ def browser_page(browsed: Browsed) -> Iterator[tuple]:
 def _only_loopback(route, traffic: Traffic) -> None:  # noqa: ANN001
     url = route.request.url
     traffic.requested.append(url)
-    if urlsplit(url).hostname == "127.0.0.1":
+    if urlsplit(url).hostname in LOOPBACK:
         route.continue_()
     else:
         traffic.refused.append(url)
@@ -230,11 +235,15 @@ def test_a_browser_onboards_a_tenant_suspends_it_and_reads_the_api_docs(browsed,
     operations = page.locator(".opblock-summary-path").all_inner_texts()
     assert "/api/v1/auth/login" in operations and "/platform/v1/tenants" in operations, operations
     page.screenshot(path=screenshots / "5-api-docs.png", full_page=True)
+    # The same page under a host name: nothing is fetched from anywhere else (no validator badge, no CDN).
+    page.goto(f"http://{SITE_NAME}:{browsed.stack.nginx_port}/api/docs/")
+    page.wait_for_selector(".opblock")
+    page.wait_for_load_state("networkidle")
 
     # --- what the browser fetched ---------------------------------------------------------------------------
     assert traffic.requested
     assert traffic.refused == [], traffic.refused
-    assert all(urlsplit(url).hostname == "127.0.0.1" for url in traffic.requested)
+    assert {urlsplit(url).hostname for url in traffic.requested} == LOOPBACK
     assert traffic.failed == [], traffic.failed
     assert traffic.console_errors == [], traffic.console_errors
     assert any(path.startswith("/static/admin/css/base.") for path in traffic.static), traffic.static
