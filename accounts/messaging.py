@@ -4,9 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from accounts.models import MiniProgramUser
+from accounts.user_jobs import user_job_enqueue
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
-from tenants.jobs import enqueue
 
 
 def subscribe_message_enqueue(
@@ -19,8 +19,9 @@ def subscribe_message_enqueue(
     lang: str = "zh_CN",
 ) -> str:
     """Queues one subscribe message to `user` for the active tenant; returns the job's id."""
-    return enqueue(
-        subscribe_message_send,
+    return user_job_enqueue(
+        user=user,
+        func=subscribe_message_send,
         user_id=user.pk,
         template_id=template_id,
         data={key: dict(item) for key, item in data.items()},

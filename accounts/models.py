@@ -52,3 +52,22 @@ class AuthToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of user {self.user_id}"
+
+
+class UserJob(models.Model):
+    """A background job enqueued by a user's request: GET /api/v1/jobs/<id> shows it to that user only.
+
+    Kept in the tenant's database, written in the transaction that enqueues the job, so the tenant's own
+    data says whose job it is: a retired tenant's or a restored database's rows cannot name another person
+    (a user id in the job's Redis record could, once ids start again at 1).
+    """
+
+    job_id = models.CharField(primary_key=True, max_length=32)
+    user = models.ForeignKey(MiniProgramUser, on_delete=models.CASCADE, related_name="jobs")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} of user {self.user_id}"

@@ -8,9 +8,9 @@ changed it again meanwhile. `review` keeps it (WeChat's advice: a human decides)
 from typing import Any
 
 from accounts.models import MiniProgramUser
+from accounts.user_jobs import user_job_enqueue
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
-from tenants.jobs import enqueue
 
 # msgSecCheck scenes: 1 profile, 2 comment, 3 forum, 4 social log.
 SCENE_PROFILE = 1
@@ -18,7 +18,7 @@ SCENE_PROFILE = 1
 
 def nickname_check_enqueue(*, user: MiniProgramUser, nickname: str, previous: str) -> str:
     """Queues the check of `user`'s new nickname; returns the job's id."""
-    return enqueue(nickname_check, user_id=user.pk, nickname=nickname, previous=previous)
+    return user_job_enqueue(user=user, func=nickname_check, user_id=user.pk, nickname=nickname, previous=previous)
 
 
 def nickname_check(*, user_id: int, nickname: str, previous: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Reads of mini-program users."""
 
-from accounts.models import MiniProgramUser
+from accounts.models import MiniProgramUser, UserJob
 from accounts.tokens import token_user
 from core.tenant_context import activate_tenant
+from tenants.jobs import JobNotFound, JobState, job_state_get
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 
@@ -16,3 +17,10 @@ def users_list(*, tenant: Tenant, limit: int) -> list[MiniProgramUser]:
     """The newest users of one tenant, read in that tenant's own context (for the admin)."""
     with activate_tenant(tenant_context_for(tenant)):
         return list(MiniProgramUser.objects.order_by("-id")[:limit])
+
+
+def user_job_state_get(*, user: MiniProgramUser, job_id: str) -> JobState:
+    """A job of `user`'s, by the tenant database's word; anyone else's (or no one's) is JobNotFound."""
+    if not UserJob.objects.filter(job_id=job_id, user=user).exists():
+        raise JobNotFound()
+    return job_state_get(job_id=job_id)

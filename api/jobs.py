@@ -1,18 +1,22 @@
-"""GET /api/v1/jobs/<id>: a background job's state and result, for its own tenant only."""
+"""GET /api/v1/jobs/<id>: a background job's state and result, for the user whose request enqueued it only."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import user_job_state_get
 from api.schema import api_errors
-from tenants.jobs import job_state_get
 from tenants.jobs.exceptions import JobNotFound
 
 
 class JobApi(APIView):
-    """Another tenant's job id answers 404 job_not_found, exactly like an id that never existed."""
+    """Needs the token; another user's or another tenant's job id answers 404 job_not_found, like an id that
+    never existed."""
+
+    permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.CharField()
@@ -33,4 +37,4 @@ class JobApi(APIView):
     @extend_schema(responses=OutputSerializer)
     @api_errors(JobNotFound)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(self.OutputSerializer(job_state_get(job_id=job_id)).data)
+        return Response(self.OutputSerializer(user_job_state_get(user=request.user, job_id=job_id)).data)

@@ -70,8 +70,8 @@ def test_subscribe_message_is_sent_by_a_worker_retried_on_minus_1_and_failed_for
     assert message["data"] == MESSAGE["data"]
     assert message["page"] == MESSAGE["page"]
 
-    # Another mini-program cannot see these jobs: the same 404 as an id that never existed.
-    other = TenantClient(TENANT_B)
+    # Another mini-program's user cannot see these jobs: the same 404 as an id that never existed.
+    other = logged_in(TENANT_B, "code-alice")
     for job_id in (sent_job, refused_job, "0" * 32, "not-a-job-id"):
         response = other.get(f"/api/v1/jobs/{job_id}")
         assert response.status_code == 404

@@ -15,4 +15,5 @@ urlpatterns = [
     path("test/fail", views.fail),
     path("test/whoami", views.whoami),
     path("test/enqueue", views.enqueue_record_job),
+    path("test/jobs/<str:job_id>", views.job_state),
 ]

@@ -70,8 +70,17 @@ TEST_JOBS = {"record": "tests.job_functions.record_database", "fail": "tests.job
 
 
 def enqueue_record_job(request: HttpRequest) -> JsonResponse:
-    """Enqueues a job of tests.job_functions (?job=record|fail) for the active tenant; its id (/api/v1/jobs/<id>)."""
+    """Enqueues a job of tests.job_functions (?job=record|fail) for the active tenant; its id (/test/jobs/<id>)."""
     from tenants.jobs import enqueue
 
     job_id = enqueue(TEST_JOBS[request.GET.get("job", "record")], request.GET["marker"])
     return JsonResponse({"app_id": require_current_tenant().app_id, "job_id": job_id})
+
+
+def job_state(request: HttpRequest, job_id: str) -> JsonResponse:
+    """A job of the active tenant's, whoever enqueued it (GET /api/v1/jobs/<id> shows a user's own jobs only)."""
+    from dataclasses import asdict
+
+    from tenants.jobs import job_state_get
+
+    return JsonResponse(asdict(job_state_get(job_id=job_id)))

@@ -9,10 +9,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import JobStatus
 from rq.worker import Worker
 
-from api.tests.conftest import TenantClient
 from core.tenant_context import TenantNotActive, activate_tenant
 from tenants import cache as registry_cache
-from tenants.jobs import JobTenantRefused, TenantJob, enqueue, get_queue
+from tenants.jobs import JobNotFound, JobTenantRefused, TenantJob, enqueue, get_queue, job_state_get
 from tenants.jobs.failures import ABANDONED, failure_record, is_temporary
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for, tenant_entry_get
@@ -121,23 +120,19 @@ def test_a_job_whose_worker_died_is_retried_at_once_and_a_permanent_failure_not_
     assert isinstance(job, TenantJob)
 
 
-def test_the_jobs_api_answers_its_own_tenant_only(tenant_a):
+def test_a_jobs_state_is_read_for_its_own_tenant_only(tenant_a):
+    """GET /api/v1/jobs/<id> narrows this to the job's own user (accounts/tests/test_job_visibility.py)."""
     with activate_tenant(tenant_a):
         job_id = enqueue(record_database, "api")
+        state = job_state_get(job_id=job_id)
     platform_id = enqueue(platform_job, platform=True)
+    assert (state.id, state.status, state.result, state.error) == (job_id, "queued", None, None)
+    assert state.enqueued_at is not None
 
-    own = TenantClient(TENANT_A).get(f"/api/v1/jobs/{job_id}")
-    assert own.status_code == 200
-    body = own.json()
-    assert (body["id"], body["status"], body["result"], body["error"]) == (job_id, "queued", None, None)
-    assert body["enqueued_at"] is not None
-
-    for client, path_id in [(TenantClient(TENANT_B), job_id), (TenantClient(TENANT_A), platform_id)]:
-        response = client.get(f"/api/v1/jobs/{path_id}")
-        assert response.status_code == 404
-        assert response.json() == {
-            "error": {"code": "job_not_found", "message": "No job with this id exists for this mini-program."}
-        }
+    tenant_b = tenant_context_for(Tenant.objects.get(app_id=TENANT_B))
+    for tenant, other_id in [(tenant_b, job_id), (tenant_a, platform_id), (tenant_a, "0" * 32)]:
+        with activate_tenant(tenant), pytest.raises(JobNotFound):
+            job_state_get(job_id=other_id)
     assert fetch(job_id).get_status() == JobStatus.QUEUED
 
 

@@ -135,10 +135,10 @@ def test_the_rq_worker_under_supervisor_runs_a_tenants_job(stack):
     job_id = get(stack.port, "/test/enqueue?marker=e2e", E2E_TENANTS[2]).json()["job_id"]
 
     def finished() -> bool:
-        return get(stack.port, f"/api/v1/jobs/{job_id}", E2E_TENANTS[2]).json()["status"] == "finished"
+        return get(stack.port, f"/test/jobs/{job_id}", E2E_TENANTS[2]).json()["status"] == "finished"
 
     wait_for(finished, seconds=60, what="the job")
-    result = get(stack.port, f"/api/v1/jobs/{job_id}", E2E_TENANTS[2]).json()["result"]
+    result = get(stack.port, f"/test/jobs/{job_id}", E2E_TENANTS[2]).json()["result"]
     assert result == {"app_id": E2E_TENANTS[2], "database": f"mp_{E2E_TENANTS[2]}", "marker": "e2e"}
 
 
@@ -220,7 +220,7 @@ def test_a_failed_jobs_sentry_event_carries_the_jobs_tenant(stack):
         ]
 
     wait_for(lambda: len(job_events()) >= 1, seconds=60, what="the failed job's Sentry event")
-    assert get(stack.port, f"/api/v1/jobs/{job_id}", app_id).json()["status"] == "failed"
+    assert get(stack.port, f"/test/jobs/{job_id}", app_id).json()["status"] == "failed"
     assert {event["tags"]["app_id"] for event in job_events()} == {app_id}
     assert all(event["release"] == "e2e-release" for event in job_events())
 
@@ -268,7 +268,7 @@ def test_with_redis_stopped_endpoints_that_need_no_queue_keep_answering(stack):
     job_id = get(stack.port, "/test/enqueue?marker=after-redis", E2E_TENANTS[0]).json()["job_id"]
 
     def finished() -> bool:
-        return get(stack.port, f"/api/v1/jobs/{job_id}", E2E_TENANTS[0]).json()["status"] == "finished"
+        return get(stack.port, f"/test/jobs/{job_id}", E2E_TENANTS[0]).json()["status"] == "finished"
 
     try:
         wait_for(finished, seconds=90, what="a job after Redis came back")
