@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.jobs import JobApi
-from api.schema import api_errors
+from api.schema import TenantAutoSchema, api_errors
 from api.serializers import StrictCharField
 from console import permissions as perms
 from console.actors import actor_from_request
@@ -54,10 +54,20 @@ class PlatformPermission(BasePermission):
         return required is not None and any(user.has_perm(permission) for permission in required)
 
 
+class PlatformSchema(TenantAutoSchema):
+    """Each operation's description names the permissions it needs, as the admin and the commands' help do."""
+
+    def get_description(self) -> str:
+        needs = self.view.required_permissions.get(self.method.upper(), ())
+        names = " or ".join(f"`{permission}`" for permission in needs)
+        return f"{super().get_description()}\n\nNeeds staff status and the permission {names}.".strip()
+
+
 class PlatformApi(APIView):
     # Token first: its WWW-Authenticate header makes a missing credential 401, not 403.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [PlatformPermission]
+    schema = PlatformSchema()
     required_permissions: dict[str, tuple[str, ...]] = {"GET": perms.READ_TENANT}
 
     def audit(self, action: str, app_id: str, **details: Any) -> None:
