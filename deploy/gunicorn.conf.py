@@ -30,6 +30,27 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 chdir = os.environ.get("GUNICORN_CHDIR", RELEASE_DIR)
 wsgi_app = "config.wsgi:application"
 
+
+def _time_zone() -> str:
+    """TIME_ZONE as the app reads it: the environment, else the release's .env, else base settings' default."""
+    if os.environ.get("TIME_ZONE"):
+        return os.environ["TIME_ZONE"]
+    try:
+        with open(os.path.join(chdir, ".env"), encoding="utf-8") as dotenv:
+            for line in dotenv:
+                name, _, value = line.strip().removeprefix("export ").partition("=")
+                if name.strip() == "TIME_ZONE" and value.strip():
+                    return value.strip().strip("'\"")
+    except OSError:
+        pass
+    return "Asia/Shanghai"
+
+
+# Django sets TZ to TIME_ZONE in every worker; the master logs in the same zone, so that one log file does not
+# mix two offsets (+0000 from the master, +0800 from its workers).
+os.environ["TZ"] = _time_zone()
+time.tzset()
+
 # gevent: one worker per core, each serving up to worker_connections clients cooperatively.
 worker_class = "gevent"
 workers = _env_int("GUNICORN_WORKERS", multiprocessing.cpu_count())

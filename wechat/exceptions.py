@@ -42,11 +42,15 @@ class WeChatBusy(WeChatError):
 
 
 class WeChatCodeInvalid(WeChatError):
-    """40029: a wx.login or phone code that is invalid, expired, reused or from another AppID."""
+    """40029: a wx.login or phone code that is invalid, expired, reused or from another AppID; 40163: already used."""
 
 
 class WeChatRateLimited(WeChatError):
-    """45011: API rate limit (code2Session: 100 calls per user per minute)."""
+    """45011: API rate limit (code2Session: 100 calls per user per minute; force refreshes under 30 s apart)."""
+
+
+class WeChatQuotaExceeded(WeChatError):
+    """45009: the API's daily quota is used up (stable_token's force refreshes: 20 a day)."""
 
 
 class WeChatUserBlocked(WeChatError):
@@ -127,7 +131,9 @@ class WeChatDecryptError(Exception):
 _BY_ERRCODE: dict[int, type[WeChatError]] = {
     -1: WeChatBusy,
     40029: WeChatCodeInvalid,
+    40163: WeChatCodeInvalid,
     45011: WeChatRateLimited,
+    45009: WeChatQuotaExceeded,
     40226: WeChatUserBlocked,
     40001: WeChatTokenInvalid,
     40014: WeChatTokenInvalid,

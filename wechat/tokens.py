@@ -22,7 +22,13 @@ from redis.lock import Lock
 
 from wechat import conf
 from wechat.client import WeChatClient
-from wechat.exceptions import WeChatError, WeChatTokenInvalid, WeChatUnavailable
+from wechat.exceptions import (
+    WeChatError,
+    WeChatQuotaExceeded,
+    WeChatRateLimited,
+    WeChatTokenInvalid,
+    WeChatUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +211,15 @@ class AccessTokenHolder:
         force = current is not None and self._claim_force_refresh(app_id)
         if current is not None and not force:
             logger.warning("force_refresh limit reached for app_id=%s; normal fetch instead", app_id)
-        return self._fetch_and_store(app_id, force=force)
+        try:
+            return self._fetch_and_store(app_id, force=force)
+        except (WeChatRateLimited, WeChatQuotaExceeded):
+            if not force:
+                raise
+            # WeChat counts every force refresh of the AppID, ours and any it saw that we did not record
+            # (another environment on the same AppID, a lost Redis): it refused, a normal fetch still answers.
+            logger.warning("force_refresh refused by WeChat for app_id=%s; normal fetch instead", app_id)
+            return self._fetch_and_store(app_id, force=False)
 
     def _claim_force_refresh(self, app_id: str) -> bool:
         """Record one force refresh if the rolling day's count and the spacing allow it."""

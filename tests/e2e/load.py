@@ -2,7 +2,7 @@
 
 Usage: python tests/e2e/load.py JSON_SPEC
 Spec: {"port": 8080, "paths": ["/api/v1/ping"], "app_ids": ["wx..."], "clients": 50,
-       "requests": 1000 (in all) | "seconds": 10.0, "timeout": 60}
+       "requests": 1000 (in all) | "seconds": 10.0, "timeout": 60, "headers": {"Authorization": "..."} (optional)}
 Prints one JSON object: {"statuses": {"200": n, ...}, "errors": [...], "sent": n, "wrong_tenant": n,
 "seconds": elapsed}. A request counts as sent once it is written; every sent request gets a status or an error.
 """
@@ -47,7 +47,7 @@ def main() -> None:
             app_id = spec["app_ids"][n % len(spec["app_ids"])]
             path = spec["paths"][n % len(spec["paths"])]
             try:
-                connection.request("GET", path, headers={"X-AppID": app_id})
+                connection.request("GET", path, headers={**spec.get("headers", {}), "X-AppID": app_id})
                 response = connection.getresponse()
                 body = response.read()
             except (OSError, http.client.HTTPException) as error:

@@ -82,6 +82,12 @@ def expire_token(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
+def advance_clock(state: FakeState, request: FakeRequest) -> dict[str, Any]:
+    """{seconds}: move the clock of WeChat's quotas forward (force refreshes: 30 s apart, 20 a day)."""
+    state.clock_offset += float((request.body or {})["seconds"])
+    return {"ok": True}
+
+
 def set_words(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     """{risky?: [...], review?: [...]}: words that make msg_sec_check answer risky or review."""
     body = request.body or {}
@@ -128,6 +134,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[FakeState, FakeRequest], dict[st
     ("POST", CONTROL_PREFIX + "delays"): set_delay,
     ("POST", CONTROL_PREFIX + "rotate"): rotate_token,
     ("POST", CONTROL_PREFIX + "expire"): expire_token,
+    ("POST", CONTROL_PREFIX + "clock"): advance_clock,
     ("POST", CONTROL_PREFIX + "words"): set_words,
     ("GET", CONTROL_PREFIX + "counters"): read_counters,
     ("GET", CONTROL_PREFIX + "messages"): read_messages,

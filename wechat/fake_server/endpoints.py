@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wechat.fake_server.state import FORCE_REFRESH_COUNTER, RENEWAL_SECONDS, FakeApp, FakeError, FakeState
+from wechat.fake_server.state import (
+    FORCE_REFRESH_COUNTER,
+    FORCE_REFRESH_REFUSED_COUNTER,
+    RENEWAL_SECONDS,
+    FakeApp,
+    FakeError,
+    FakeState,
+)
 from wechat.fake_server.testdata import (
     LOGIN_CODE_PREFIX,
     PHONE_CODE_PREFIX,
@@ -72,7 +79,10 @@ def jscode2session(state: FakeState, request: FakeRequest) -> dict[str, Any]:
 
 
 def stable_token(state: FakeState, request: FakeRequest) -> dict[str, Any]:
-    """stable_token: the same token until 5 minutes before expiry; force_refresh revokes it and issues a new one."""
+    """stable_token: the same token until 5 minutes before expiry; force_refresh revokes it and issues a new one.
+
+    A force refresh is refused as WeChat refuses it: under 30 s after the previous one (45011), past 20 a day (45009).
+    """
     body = _body(request)
     app = state.app_with_secret(body.get("appid"), body.get("secret"))
     if body.get("grant_type") != "client_credential":
@@ -80,6 +90,11 @@ def stable_token(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     force = body.get("force_refresh") is True
     if force:
         state.counters[app.app_id][FORCE_REFRESH_COUNTER] += 1
+        try:
+            state.claim_force_refresh(app.app_id)
+        except FakeError:
+            state.counters[app.app_id][FORCE_REFRESH_REFUSED_COUNTER] += 1
+            raise
     if force or state.remaining(app.stable_token) <= RENEWAL_SECONDS:
         if force and app.stable_token:
             state.tokens.pop(app.stable_token, None)
@@ -207,6 +222,9 @@ def dispatch(state: FakeState, request: FakeRequest) -> Answer:
     """Count the call, apply injected delays and faults, then answer as WeChat would (HTTP 200 with errcode)."""
     endpoint = ROUTES.get((request.method, request.path))
     if endpoint is None:
+        if any(path == request.path for _, path in ROUTES):
+            # A known API called with the other method: WeChat answers in its JSON error shape.
+            return 200, FakeError(43302, "http method not allowed").body()
         return 404, "not found"
     with state.lock:
         app_id = state.app_id_of(request.query, request.body)

@@ -57,6 +57,10 @@ class FakeWeChatControl:
         """Make the app's current stable token expired (42001)."""
         self._post("expire", {"appid": app_id})
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock of WeChat's quotas forward (force refreshes are 30 s apart and 20 a day)."""
+        self._post("clock", {"seconds": seconds})
+
     def set_words(self, *, risky: Iterable[str] | None = None, review: Iterable[str] | None = None) -> None:
         """Words that make msg_sec_check answer risky / review."""
         body = {key: list(words) for key, words in (("risky", risky), ("review", review)) if words is not None}

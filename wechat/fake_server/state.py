@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FORCE_REFRESH_COUNTER = "/cgi-bin/stable_token#force_refresh"
+# Force refreshes WeChat refused (too soon after the previous one, or past the day's quota).
+FORCE_REFRESH_REFUSED_COUNTER = "/cgi-bin/stable_token#force_refresh_refused"
+# WeChat grants force_refresh=true at most 20 times a day, at least 30 s apart.
+FORCE_REFRESH_DAILY_LIMIT = 20
+FORCE_REFRESH_SPACING_SECONDS = 30.0
+_DAY_SECONDS = 86_400
 # WeChat renews a stable token 5 minutes before expiry; a classic token stays valid 5 minutes after the next one.
 RENEWAL_SECONDS = 300
 
@@ -100,6 +106,24 @@ class FakeState:
             self.faults: list[Fault] = []
             self.delays: list[Delay] = []
             self.counters: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            self.force_refreshes: defaultdict[str, list[float]] = defaultdict(list)
+            # Seconds added to the wall clock for WeChat's quotas (tests move it with their holder's clock).
+            self.clock_offset = 0.0
+
+    def now(self) -> float:
+        """The time WeChat's quotas are counted in."""
+        return time.time() + self.clock_offset
+
+    def claim_force_refresh(self, app_id: str) -> None:
+        """Record one granted force refresh; 45011 under 30 s after the previous one, 45009 past 20 in a day."""
+        now = self.now()
+        granted = [at for at in self.force_refreshes[app_id] if now - at < _DAY_SECONDS]
+        self.force_refreshes[app_id] = granted
+        if granted and now - granted[-1] < FORCE_REFRESH_SPACING_SECONDS:
+            raise FakeError(45011, "api minute-quota reach limit  mustslower  retry next minute")
+        if len(granted) >= FORCE_REFRESH_DAILY_LIMIT:
+            raise FakeError(45009, "reach max api daily quota limit")
+        granted.append(now)
 
     def register_app(
         self, app_id: str, secret: str, *, unionid: bool = False, pages: Iterable[str] | None = None

@@ -8,7 +8,9 @@ from wechat.exceptions import error_for
 ERRCODE_CLASSES = [
     (-1, exc.WeChatBusy),
     (40029, exc.WeChatCodeInvalid),
+    (40163, exc.WeChatCodeInvalid),
     (45011, exc.WeChatRateLimited),
+    (45009, exc.WeChatQuotaExceeded),
     (40226, exc.WeChatUserBlocked),
     (40001, exc.WeChatTokenInvalid),
     (40014, exc.WeChatTokenInvalid),

@@ -1,5 +1,6 @@
 """The fake server itself: the dev command line, the classic token endpoint, counters and reset."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import requests
 
 from wechat.client import WeChatClient
-from wechat.fake_server import FakeWeChatServer
+from wechat.fake_server import FORCE_REFRESH_COUNTER, FORCE_REFRESH_REFUSED_COUNTER, FakeWeChatServer
 from wechat.tests.conftest import App
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +97,59 @@ def test_the_control_client_reads_chinese_and_emoji_back_intact(app: App, client
     client.send_subscribe_message(token, touser=openid, template_id="tmpl-zh", data={"thing1": {"value": "发货了😀"}})
     [sent] = fake_server.control.messages(app.app_id)
     assert sent["data"] == {"thing1": {"value": "发货了😀"}}
+
+
+def _force_refresh(fake_server: FakeWeChatServer, app: App) -> dict:
+    body = {"grant_type": "client_credential", "appid": app.app_id, "secret": app.secret, "force_refresh": True}
+    return requests.post(f"{fake_server.base_url}/cgi-bin/stable_token", json=body, timeout=2).json()
+
+
+def test_force_refresh_is_refused_under_30_seconds_apart_and_past_20_a_day(
+    app: App, fake_server: FakeWeChatServer
+) -> None:
+    control = fake_server.control
+    assert "access_token" in _force_refresh(fake_server, app)
+    assert _force_refresh(fake_server, app)["errcode"] == 45011  # WeChat: at least 30 s apart
+    control.advance_clock(30)
+    assert "access_token" in _force_refresh(fake_server, app)
+    for _ in range(18):
+        control.advance_clock(30)
+        assert "access_token" in _force_refresh(fake_server, app)
+    control.advance_clock(30)
+    assert _force_refresh(fake_server, app)["errcode"] == 45009  # the 21st of the day
+    control.advance_clock(86_400)
+    assert "access_token" in _force_refresh(fake_server, app)
+    counters = control.counters(app.app_id)
+    assert counters[FORCE_REFRESH_COUNTER] == 23 and counters[FORCE_REFRESH_REFUSED_COUNTER] == 2
+
+
+def test_a_refused_force_refresh_leaves_the_current_token_valid(app: App, fake_server: FakeWeChatServer) -> None:
+    token = _force_refresh(fake_server, app)["access_token"]
+    _force_refresh(fake_server, app)
+    answer = requests.post(
+        f"{fake_server.base_url}/wxa/business/getuserphonenumber",
+        params={"access_token": token},
+        json={"code": "phone-13700000001"},
+        timeout=2,
+    ).json()
+    assert answer["errcode"] == 0
+
+
+def test_a_holder_refused_a_force_refresh_by_wechat_falls_back_to_a_normal_fetch(
+    app: App, fake_server: FakeWeChatServer, make_holder
+) -> None:
+    # Another environment (a holder with its own Redis record) just force-refreshed this AppID: WeChat refuses
+    # ours with 45011, and the holder still answers the current token instead of failing the request.
+    other_token = _force_refresh(fake_server, app)["access_token"]
+    holder = make_holder(app)
+    rejected = holder.get_token(app.app_id)
+    fake_server.control.rotate_token(app.app_id)
+    assert holder.token_rejected(app.app_id, rejected) not in (rejected, other_token)
+    assert fake_server.control.counters(app.app_id)[FORCE_REFRESH_REFUSED_COUNTER] == 1
+
+
+def test_a_get_to_a_post_api_answers_wechats_43302_as_json(app: App, client: WeChatClient, fake_server) -> None:
+    token, _ = client.fetch_stable_token()
+    response = requests.get(f"{fake_server.base_url}/wxa/msg_sec_check", params={"access_token": token}, timeout=2)
+    assert response.status_code == 200
+    assert json.loads(response.content)["errcode"] == 43302

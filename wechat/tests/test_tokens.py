@@ -13,7 +13,12 @@ import redis
 
 from wechat.client import WeChatClient
 from wechat.exceptions import WeChatBusy, WeChatTokenInvalid, WeChatUnavailable
-from wechat.fake_server import FORCE_REFRESH_COUNTER, FakeWeChatControl, FakeWeChatServer
+from wechat.fake_server import (
+    FORCE_REFRESH_COUNTER,
+    FORCE_REFRESH_REFUSED_COUNTER,
+    FakeWeChatControl,
+    FakeWeChatServer,
+)
 from wechat.tests.burst import run_callers
 from wechat.tests.conftest import REDIS_URL, App, FakeClock
 from wechat.tokens import AccessTokenHolder
@@ -149,24 +154,29 @@ def test_force_refresh_is_spaced_30_seconds_and_limited_to_20_a_day(
     holder = make_holder(app, clock=clock)
     token = holder.get_token(app.app_id)
 
+    def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        control.advance_clock(seconds)  # the fake refuses force refreshes as WeChat does, by its own clock
+
     def reject_current() -> int:
         nonlocal token
         token = holder.token_rejected(app.app_id, token)
         return _stable_calls(control, app)[1]
 
     assert reject_current() == 1
-    clock.advance(29)
+    advance(29)
     assert reject_current() == 1  # too soon: a normal fetch instead
-    clock.advance(1)
+    advance(1)
     assert reject_current() == 2
     for _ in range(18):
-        clock.advance(30)
+        advance(30)
         reject_current()
-    clock.advance(30)
+    advance(30)
     assert reject_current() == 20  # the 21st within a day falls back to a normal fetch
-    clock.advance(86_400)
+    advance(86_400)
     assert reject_current() == 21
     assert _stable_calls(control, app)[0] == 1 + 23
+    assert control.counters(app.app_id).get(FORCE_REFRESH_REFUSED_COUNTER, 0) == 0  # never asked too often
 
 
 def test_app_ids_keep_independent_tokens_keys_and_limits(
