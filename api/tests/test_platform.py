@@ -208,6 +208,11 @@ def test_the_platform_api_is_in_the_openapi_schema_without_the_tenant_header():
     create = schema["paths"]["/platform/v1/tenants"]["post"]
     assert "202" in create["responses"]
     assert not [p for p in create.get("parameters", []) if p["name"] == "X-AppID"]
+    # Each operation names the permission it needs, as the admin and the commands' help do.
+    paths = schema["paths"]
+    assert "`tenants.add_tenant`" in create["description"]
+    assert "`tenants.suspend_tenant`" in paths["/platform/v1/tenants/{app_id}/resume"]["post"]["description"]
+    assert "`tenants.view_tenant` or `tenants.change_tenant`" in paths["/platform/v1/tenants"]["get"]["description"]
 
 
 # --- Django permissions govern every call; every lifecycle action is in the audit trail ----------------------
