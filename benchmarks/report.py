@@ -8,6 +8,7 @@ import subprocess
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from benchmarks.stack import mysql_rows, nginx_binary
 
@@ -134,54 +135,65 @@ def _verdict(value: float | None, goal: float, *, at_most: bool = False) -> str:
 
 def targets(data: dict) -> list[dict]:
     """The issue's targets with the measured ratios (wrk, keep-alive, at the concurrency nearest 50)."""
-    rows = []
+    return [
+        *_tenancy_targets(data),
+        *_tenant_count_targets(data),
+        *_tail_targets(data),
+        _error_target(data),
+        *_job_targets(data.get("jobs") or {}),
+    ]
+
+
+def _target(target: str, value: float | None, detail: str, minimum: float, *, at_most: bool = False) -> dict:
+    return {"target": target, "value": value, "detail": detail, "verdict": _verdict(value, minimum, at_most=at_most)}
+
+
+def _rps_detail(top: dict | None, bottom: dict | None) -> str:
+    return f"{_fmt(top and top['rps'], 0)} / {_fmt(bottom and bottom['rps'], 0)} req/s"
+
+
+def _tenancy_targets(data: dict) -> list[dict]:
     ping, drf = _reference(data, "JSON ping"), _reference(data, "DRF view without tenancy")
     me = _reference(data, "DB + Redis /me")
-    ratio = _ratio(ping, drf)
-    rows.append(
-        {
-            "target": "tenant JSON >= 0.95x the same DRF view without tenancy",
-            "value": ratio,
-            "detail": f"{_fmt(ping and ping['rps'], 0)} / {_fmt(drf and drf['rps'], 0)} req/s",
-            "verdict": _verdict(ratio, 0.95),
-        }
-    )
-    ratio = _ratio(me, ping)
-    rows.append(
-        {
-            "target": "DB + Redis >= 0.5x tenant JSON (original deployment: ~0.25x)",
-            "value": ratio,
-            "detail": f"{_fmt(me and me['rps'], 0)} / {_fmt(ping and ping['rps'], 0)} req/s",
-            "verdict": _verdict(ratio, 0.5),
-        }
-    )
+    return [
+        _target(
+            "tenant JSON >= 0.95x the same DRF view without tenancy", _ratio(ping, drf), _rps_detail(ping, drf), 0.95
+        ),
+        _target(
+            "DB + Redis >= 0.5x tenant JSON (original deployment: ~0.25x)", _ratio(me, ping), _rps_detail(me, ping), 0.5
+        ),
+    ]
+
+
+def _tenant_count_targets(data: dict) -> list[dict]:
     counts = sorted({run["tenants"] for run in _runs(data, group="tenants")})
-    if counts:
-        most, one = counts[-1], counts[0]
-        for label in ("DB + Redis /me", "JSON ping"):
-            top, bottom = _reference(data, f"{label}, {most} tenants"), _reference(data, f"{label}, {one} tenants")
-            ratio = _ratio(top, bottom)
-            rows.append(
-                {
-                    "target": f"{most:,} tenants >= 0.95x {one} tenant ({label})",
-                    "value": ratio,
-                    "detail": f"{_fmt(top and top['rps'], 0)} / {_fmt(bottom and bottom['rps'], 0)} req/s",
-                    "verdict": _verdict(ratio, 0.95),
-                }
+    if not counts:
+        return []
+    most, one = counts[-1], counts[0]
+    rows = []
+    for label in ("DB + Redis /me", "JSON ping"):
+        top, bottom = _reference(data, f"{label}, {most} tenants"), _reference(data, f"{label}, {one} tenants")
+        rows.append(
+            _target(
+                f"{most:,} tenants >= 0.95x {one} tenant ({label})", _ratio(top, bottom), _rps_detail(top, bottom), 0.95
             )
+        )
+    return rows
+
+
+def _tail_targets(data: dict) -> list[dict]:
+    rows = []
     for label in ("JSON ping", "DB + Redis /me"):
         for tool in ("wrk", "ab -t"):
             run = _reference(data, label) if tool == "wrk" else _pick(data, label, tool)
             value = run["p99_ms"] / run["p50_ms"] if run and run["p50_ms"] else None
             detail = f"p50 {_fmt(run and run['p50_ms'], 1)} ms, p99 {_fmt(run and run['p99_ms'], 1)} ms" if run else ""
-            rows.append(
-                {
-                    "target": f"p99 <= 3x p50 at {run and run['concurrency']} clients ({label}, {tool})",
-                    "value": value,
-                    "detail": detail,
-                    "verdict": _verdict(value, 3.0, at_most=True),
-                }
-            )
+            target = f"p99 <= 3x p50 at {run and run['concurrency']} clients ({label}, {tool})"
+            rows.append(_target(target, value, detail, 3.0, at_most=True))
+    return rows
+
+
+def _error_target(data: dict) -> dict:
     product = [run for run in data["runs"] if run["group"] in ("tenant", "nginx", "tenants", "rounds")]
     bad = [run for run in product if run["failures"].get("non_2xx", 0) or socket_errors(run)]
     worst = max(product, key=lambda run: run["failures"].get("non_2xx", 0) + socket_errors(run), default=None)
@@ -192,41 +204,25 @@ def targets(data: dict) -> list[dict]:
             f"; worst: {worst['scenario']} [{worst['via']}] {worst['tool']} c={worst['concurrency']}: "
             f"{worst['failures']}"
         )
-    rows.append(
-        {
-            "target": f"no non-2xx and no socket errors at any concurrency up to {top_c:,}",
-            "value": len(bad),
-            "detail": detail,
-            "verdict": "**met**" if not bad else "**missed**",
-        }
-    )
-    jobs = data.get("jobs") or {}
-    if "tenant" in jobs and "plain" in jobs:
-        ratio = (
-            jobs["tenant"]["jobs_per_second"] / jobs["plain"]["jobs_per_second"]
-            if jobs["plain"]["jobs_per_second"]
-            else None
-        )
-        rows.append(
-            {
-                "target": "tenant-tagged jobs >= 0.9x plain RQ (same forking worker)",
-                "value": ratio,
-                "detail": f"{_fmt(jobs['tenant']['jobs_per_second'], 1)} / "
-                f"{_fmt(jobs['plain']['jobs_per_second'], 1)} jobs/s",
-                "verdict": _verdict(ratio, 0.9),
-            }
-        )
-    if "tenant" in jobs and "django" in jobs and jobs["django"]["jobs_per_second"]:
-        ratio = jobs["tenant"]["jobs_per_second"] / jobs["django"]["jobs_per_second"]
-        rows.append(
-            {
-                "target": "(the same, against plain RQ jobs in a Django-loaded `manage.py rqworker`)",
-                "value": ratio,
-                "detail": f"{_fmt(jobs['tenant']['jobs_per_second'], 1)} / "
-                f"{_fmt(jobs['django']['jobs_per_second'], 1)} jobs/s",
-                "verdict": _verdict(ratio, 0.9),
-            }
-        )
+    return {
+        "target": f"no non-2xx and no socket errors at any concurrency up to {top_c:,}",
+        "value": len(bad),
+        "detail": detail,
+        "verdict": "**met**" if not bad else "**missed**",
+    }
+
+
+def _job_targets(jobs: dict) -> list[dict]:
+    rows = []
+    for baseline, target in (
+        ("plain", "tenant-tagged jobs >= 0.9x plain RQ (same forking worker)"),
+        ("django", "(the same, against plain RQ jobs in a Django-loaded `manage.py rqworker`)"),
+    ):
+        if "tenant" not in jobs or baseline not in jobs:
+            continue
+        tenant, base = jobs["tenant"]["jobs_per_second"], jobs[baseline]["jobs_per_second"]
+        detail = f"{_fmt(tenant, 1)} / {_fmt(base, 1)} jobs/s"
+        rows.append(_target(target, tenant / base if base else None, detail, 0.9))
     return rows
 
 
@@ -262,6 +258,24 @@ def _scenarios(data: dict, group: str) -> list[str]:
 
 
 def markdown(data: dict, charts: dict[str, str]) -> str:
+    out = _header_sections(data)
+    out += _summary_section(data)
+    out += headline_table(data)
+    out += _chart_links(charts)
+    out += rounds_section(data)
+    out += query_section(data)
+    out += length_section(data)
+    out += _run_sections(data)
+    out += errors_section(data)
+    out += connections_section(data)
+    out += jobs_section(data)
+    out += provisioning_section(data)
+    out += profile_section(data)
+    return "\n".join(out) + "\n"
+
+
+def _header_sections(data: dict) -> list[str]:
+    """Title, the machine, and what ran."""
     m, mode = data["machine"], data["mode"]
     out = [f"# Miniplex benchmark, {data['started'][:10]} ({mode['name']} mode)", ""]
     out += [
@@ -313,7 +327,12 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
             "500, 1000, 10 s runs, every tool on every scenario)."
         )
     out.append("")
-    out += [
+    return out
+
+
+def _summary_section(data: dict) -> list[str]:
+    mode = data["mode"]
+    out = [
         "## Summary against the targets",
         "",
         "Ratios of req/s with wrk (keep-alive) at the concurrency nearest 50, straight to gunicorn: the median "
@@ -328,7 +347,11 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
         shown = f"{value:.2f}x" if isinstance(value, float) else str(value)
         out.append(f"| {row['target']} | {shown} | {row['detail']} | {row['verdict']} |")
     out.append("")
-    out += headline_table(data)
+    return out
+
+
+def _chart_links(charts: dict[str, str]) -> list[str]:
+    out: list[str] = []
     for name, title in (
         ("rps", "Requests/s by concurrency (wrk)"),
         ("p99", "p99 latency by concurrency (wrk)"),
@@ -337,9 +360,11 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
     ):
         if name in charts:
             out += [f"![{title}]({charts[name]})", ""]
-    out += rounds_section(data)
-    out += query_section(data)
-    out += length_section(data)
+    return out
+
+
+def _run_sections(data: dict) -> list[str]:
+    out: list[str] = []
     for group, title in (
         ("baseline", "Baselines"),
         ("tenant", "Tenant endpoints, straight to gunicorn"),
@@ -356,12 +381,7 @@ def markdown(data: dict, charts: dict[str, str]) -> str:
             continue
         for scenario in scenarios:
             out += [f"### {scenario}", ""] + _run_table(_runs(data, scenario=scenario, group=group)) + [""]
-    out += errors_section(data)
-    out += connections_section(data)
-    out += jobs_section(data)
-    out += provisioning_section(data)
-    out += profile_section(data)
-    return "\n".join(out) + "\n"
+    return out
 
 
 def headline_table(data: dict) -> list[str]:
@@ -647,60 +667,70 @@ def charts(data: dict, directory: Path, prefix: str) -> dict[str, str]:
     from matplotlib import pyplot as plt
 
     made: dict[str, str] = {}
-    curves = [s for g in ("baseline", "tenant", "nginx") for s in _scenarios(data, g)]
     for name, key, label in (("rps", "rps", "requests/s"), ("p99", "p99_ms", "p99 latency (ms)")):
-        figure, axes = plt.subplots(figsize=(8, 4.5))
-        for scenario in curves:
-            sweep = [run for run in _runs(data, scenario=scenario, tool="wrk") if run["group"] != "rounds"]
-            runs = sorted(sweep, key=lambda r: r["concurrency"])
-            if runs:
-                axes.plot([r["concurrency"] for r in runs], [r[key] for r in runs], marker="o", label=scenario)
-        axes.set_xscale("log")
-        axes.set_xlabel("concurrent clients (wrk, keep-alive)")
-        axes.set_ylabel(label)
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize=8)
-        axes.set_title(f"Miniplex, {data['machine']['cpu_count']} cores: {label} by concurrency")
-        made[name] = _save(figure, directory, f"{prefix}-{name}.png")
-        plt.close(figure)
+        made[name] = _save_chart(plt, _sweep_chart(plt, data, key, label), directory, f"{prefix}-{name}.png")
     tenant_runs = [r for r in data["runs"] if r["group"] == "tenants"]
     if tenant_runs:
-        figure, axes = plt.subplots(figsize=(8, 4))
-        labels = [f"{r['scenario'].split(',')[0]}\n{r['tenants']} tenants, c={r['concurrency']}" for r in tenant_runs]
-        axes.bar(range(len(tenant_runs)), [r["rps"] for r in tenant_runs], color="tab:blue")
-        axes.set_xticks(range(len(tenant_runs)), labels, fontsize=7)
-        axes.set_ylabel("requests/s (wrk)")
-        axes.set_title("Requests spread over 1 to 1,000 tenants")
-        made["tenants"] = _save(figure, directory, f"{prefix}-tenants.png")
-        plt.close(figure)
+        made["tenants"] = _save_chart(plt, _tenants_chart(plt, tenant_runs), directory, f"{prefix}-tenants.png")
     matrix = [r for r in data["runs"] if r["group"] == "matrix" and r["tool"] == "wrk"]
     if matrix:
-        c = _reference_c(data, matrix)
-        stacks = list(dict.fromkeys(r["stack"] for r in matrix))
-        kinds = list(dict.fromkeys(r["scenario"].split(": ", 1)[1] for r in matrix))
-        figure, axes = plt.subplots(figsize=(8, 4))
-        width = 0.8 / max(len(kinds), 1)
-        for k, kind in enumerate(kinds):
-            values = [
-                next(
-                    (
-                        r["rps"]
-                        for r in matrix
-                        if r["stack"] == s and r["scenario"].endswith(kind) and r["concurrency"] == c
-                    ),
-                    0,
-                )
-                for s in stacks
-            ]
-            axes.bar([i + k * width for i in range(len(stacks))], values, width, label=kind)
-        axes.set_xticks([i + width * (len(kinds) - 1) / 2 for i in range(len(stacks))], stacks)
-        axes.set_ylabel(f"requests/s (wrk, c={c})")
-        axes.set_yscale("log")
-        axes.legend(fontsize=8)
-        axes.set_title("Worker class x MySQL driver")
-        made["matrix"] = _save(figure, directory, f"{prefix}-matrix.png")
-        plt.close(figure)
+        figure = _matrix_chart(plt, matrix, _reference_c(data, matrix))
+        made["matrix"] = _save_chart(plt, figure, directory, f"{prefix}-matrix.png")
     return made
+
+
+def _save_chart(plt: Any, figure: Any, directory: Path, name: str) -> str:
+    saved = _save(figure, directory, name)
+    plt.close(figure)
+    return saved
+
+
+def _sweep_chart(plt: Any, data: dict, key: str, label: str) -> Any:
+    """One curve per scenario over the concurrencies of the wrk sweep."""
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for scenario in [s for g in ("baseline", "tenant", "nginx") for s in _scenarios(data, g)]:
+        sweep = [run for run in _runs(data, scenario=scenario, tool="wrk") if run["group"] != "rounds"]
+        runs = sorted(sweep, key=lambda r: r["concurrency"])
+        if runs:
+            axes.plot([r["concurrency"] for r in runs], [r[key] for r in runs], marker="o", label=scenario)
+    axes.set_xscale("log")
+    axes.set_xlabel("concurrent clients (wrk, keep-alive)")
+    axes.set_ylabel(label)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    axes.set_title(f"Miniplex, {data['machine']['cpu_count']} cores: {label} by concurrency")
+    return figure
+
+
+def _tenants_chart(plt: Any, tenant_runs: list[dict]) -> Any:
+    figure, axes = plt.subplots(figsize=(8, 4))
+    labels = [f"{r['scenario'].split(',')[0]}\n{r['tenants']} tenants, c={r['concurrency']}" for r in tenant_runs]
+    axes.bar(range(len(tenant_runs)), [r["rps"] for r in tenant_runs], color="tab:blue")
+    axes.set_xticks(range(len(tenant_runs)), labels, fontsize=7)
+    axes.set_ylabel("requests/s (wrk)")
+    axes.set_title("Requests spread over 1 to 1,000 tenants")
+    return figure
+
+
+def _matrix_chart(plt: Any, matrix: list[dict], c: int) -> Any:
+    stacks = list(dict.fromkeys(r["stack"] for r in matrix))
+    kinds = list(dict.fromkeys(r["scenario"].split(": ", 1)[1] for r in matrix))
+    figure, axes = plt.subplots(figsize=(8, 4))
+    width = 0.8 / max(len(kinds), 1)
+    for k, kind in enumerate(kinds):
+        values = [_matrix_rps(matrix, stack, kind, c) for stack in stacks]
+        axes.bar([i + k * width for i in range(len(stacks))], values, width, label=kind)
+    axes.set_xticks([i + width * (len(kinds) - 1) / 2 for i in range(len(stacks))], stacks)
+    axes.set_ylabel(f"requests/s (wrk, c={c})")
+    axes.set_yscale("log")
+    axes.legend(fontsize=8)
+    axes.set_title("Worker class x MySQL driver")
+    return figure
+
+
+def _matrix_rps(matrix: list[dict], stack: str, kind: str, c: int) -> float:
+    found = (r["rps"] for r in matrix if r["stack"] == stack and r["scenario"].endswith(kind) and r["concurrency"] == c)
+    return next(found, 0)
 
 
 def _save(figure: object, directory: Path, name: str) -> str:

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -497,30 +498,13 @@ class Bench:
         access.mark()
         workers_before = set(stack.worker_pids(server.process.pid))
         with watching_mysql(self.ns) as watch:
-            if tool == "wrk":
-                duration = seconds or self.mode.wrk_seconds
-                result, _ = run_wrk(url, concurrency, duration, headers=headers, spread_file=spread_file)
-            elif tool == "ab -t":
-                result, _ = run_ab(url, concurrency, headers, seconds=self.mode.ab_seconds)
-            else:
-                result, _ = run_ab(url, concurrency, headers, count=self.mode.ab_count)
+            result = self.load(tool, url, concurrency, headers, spread_file=spread_file, seconds=seconds)
         statuses, lengths = access.since_mark()
         result.statuses = dict(statuses)
         result.body_lengths = dict(lengths.most_common(5))
-        served = max(sum(statuses.values()), 1)
-        result.extra.update(
-            mysql_peak_connections=watch.peak_connections,
-            mysql_new_connections=watch.delta.get("total_connections", 0),
-            mysql_new_connections_per_1k=1000 * watch.delta.get("total_connections", 0) / served,
-            mysql_statements_per_request=sum(
-                watch.delta.get(k, 0) for k in ("select_commands", "update_commands", "other_commands")
-            )
-            / served,
-            worker_rss_kib=server.workers_rss_kib(),
-            # Workers that were not there before the run: replaced by max_requests (or died) during it; at least.
-            workers_replaced=len(set(stack.worker_pids(server.process.pid)) - workers_before),
-            load=[round(value, 2) for value in os.getloadavg()],
-        )
+        result.extra.update(_server_side_figures(server, watch, served=max(sum(statuses.values()), 1)))
+        # Workers that were not there before the run: replaced by max_requests (or died) during it; at least.
+        result.extra["workers_replaced"] = len(set(stack.worker_pids(server.process.pid)) - workers_before)
         record = {
             "group": group,
             "scenario": name,
@@ -533,6 +517,19 @@ class Bench:
         self.runs.append(record)
         self.log(_summary(record))
         time.sleep(0.5 if self.mode.name == "smoke" else 1.0)  # let sockets in TIME_WAIT and the server settle
+
+    def load(
+        self, tool: str, url: str, concurrency: int, headers: dict, *, spread_file: Path | None, seconds: float | None
+    ) -> Any:
+        """One load run with wrk, `ab -t` or `ab -n`; its parsed result."""
+        if tool == "wrk":
+            duration = seconds or self.mode.wrk_seconds
+            result, _ = run_wrk(url, concurrency, duration, headers=headers, spread_file=spread_file)
+        elif tool == "ab -t":
+            result, _ = run_ab(url, concurrency, headers, seconds=self.mode.ab_seconds)
+        else:
+            result, _ = run_ab(url, concurrency, headers, count=self.mode.ab_count)
+        return result
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def jobs_benchmark(self) -> None:
@@ -612,6 +609,20 @@ class Bench:
             self.profile = json.loads(completed.stdout)
         else:
             self.profile = {"error": completed.stderr[-2000:]}
+
+
+def _server_side_figures(server: Gunicorn, watch: Any, *, served: int) -> dict:
+    """What MySQL and the workers did during a run, per request where it is a count."""
+    new_connections = watch.delta.get("total_connections", 0)
+    statements = sum(watch.delta.get(k, 0) for k in ("select_commands", "update_commands", "other_commands"))
+    return {
+        "mysql_peak_connections": watch.peak_connections,
+        "mysql_new_connections": new_connections,
+        "mysql_new_connections_per_1k": 1000 * new_connections / served,
+        "mysql_statements_per_request": statements / served,
+        "worker_rss_kib": server.workers_rss_kib(),
+        "load": [round(value, 2) for value in os.getloadavg()],
+    }
 
 
 def _summary(record: dict) -> str:
