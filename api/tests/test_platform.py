@@ -356,3 +356,17 @@ def test_platform_tokens_are_stored_only_as_a_digest():
         assert_error(PlatformClient(key).get("tenants"), 401, "not_authenticated")
     finally:
         user.delete()
+
+
+def test_an_expired_platform_token_is_refused():
+    from datetime import timedelta
+
+    user, _key = make_user("token-expired", staff=True, permissions=["view_tenant"])
+    try:
+        _token, key = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+        assert_error(PlatformClient(key).get("tenants"), 401, "not_authenticated")
+        token, fresh = AuthToken.objects.create(user=user)  # TOKEN_TTL: PLATFORM_TOKEN_TTL_DAYS (30)
+        assert PlatformClient(fresh).get("tenants").status_code == 200
+        assert token.expiry > token.created + timedelta(days=29)
+    finally:
+        user.delete()
