@@ -11,5 +11,8 @@ urlpatterns = [
     path("", include("api.urls")),
 ]
 
+# Django's own errors in the one JSON shape (a foreign Host, oversized data, PermissionDenied, not found, crash).
+handler400 = "core.error_views.bad_request_view"
+handler403 = "core.error_views.permission_denied_view"
 handler404 = "core.responses.not_found_view"
 handler500 = "core.responses.server_error_view"

@@ -206,6 +206,21 @@ AXES_LOCKOUT_CALLABLE = "console.lockout.lockout_response"
 # Not verbose: no start-up line on every command; lockouts are still logged (WARNING).
 AXES_VERBOSE = False
 
+# --- HTTPS behind nginx (README, "TLS and proxies") ------------------------------------------------------------
+# HTTPS ends at nginx or at a load balancer in front of it; either way nginx tells gunicorn whether the client's
+# request was HTTPS in X-Forwarded-Proto (its own $scheme, or a trusted balancer's word: deploy/nginx), which
+# master trusts (SECURE_PROXY_SSL_HEADER). Off here by default, so a plain-HTTP stack (tests, debug) works.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# A load balancer's health checks come over plain HTTP and must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Only needed when a proxy in front changes the Host the browser sent (the admin's CSRF check compares them).
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A refused CSRF check answers in the one JSON error shape, with Django's reason (Django's page is HTML).
+CSRF_FAILURE_VIEW = "core.error_views.csrf_failure_view"
+
 # --- WeChat ----------------------------------------------------------------------------------------------
 WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
 WECHAT_TIMEOUT_SECONDS = env.float("WECHAT_TIMEOUT_SECONDS", default=5.0)

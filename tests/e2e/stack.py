@@ -34,14 +34,56 @@ def fill_supervisor_programs(workdir: Path, *, root: str, settings_module: str, 
     return re.sub(r"^numprocs=\d+$", f"numprocs={workers}", text, flags=re.MULTILINE)
 
 
-def fill_nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int, read_timeout: str | None = None) -> str:
-    """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in the work directory."""
+@dataclass(frozen=True)
+class NginxTls:
+    """The site's commented "TLS at nginx" lines switched on: this port, this certificate and key."""
+
+    port: int
+    certificate: Path
+    key: Path
+
+
+SHIPPED_TLS_LINES = """    # listen 443 ssl;
+    # ssl_certificate     /etc/ssl/miniplex/fullchain.pem;
+    # ssl_certificate_key /etc/ssl/miniplex/privkey.pem;
+    # ssl_protocols       TLSv1.2 TLSv1.3;
+"""
+SHIPPED_TRUSTED_PROXIES = "    # miniplex: trusted proxies\n"
+
+
+def fill_nginx_site(
+    workdir: Path,
+    *,
+    listen_port: int,
+    gunicorn_port: int,
+    read_timeout: str | None = None,
+    tls: NginxTls | None = None,
+    trusted_proxies: tuple[str, ...] = (),
+) -> str:
+    """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in the work directory.
+
+    `tls` uncomments the site's TLS lines (what an operator does for "TLS at nginx"); `trusted_proxies` adds
+    lines to its geo block of trusted proxies (what an operator does for "TLS at a load balancer").
+    """
     text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
     text = text.replace("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} ")
     text = text.replace("/var/log/nginx/", f"{workdir / 'logs'}/")
     if read_timeout is not None:  # short, so that a 504 can be seen without waiting a minute
         text = text.replace("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};")
+    if tls is not None:
+        assert SHIPPED_TLS_LINES in text, "the shipped site's TLS lines changed"
+        text = text.replace(
+            SHIPPED_TLS_LINES,
+            f"    listen 127.0.0.1:{tls.port} ssl;\n"
+            f"    ssl_certificate     {tls.certificate};\n"
+            f"    ssl_certificate_key {tls.key};\n"
+            "    ssl_protocols       TLSv1.2 TLSv1.3;\n",
+        )
+    if trusted_proxies:
+        assert SHIPPED_TRUSTED_PROXIES in text, "the shipped site's trusted proxies block changed"
+        lines = "".join(f"    {address} 1;\n" for address in trusted_proxies)
+        text = text.replace(SHIPPED_TRUSTED_PROXIES, SHIPPED_TRUSTED_PROXIES + lines)
     return text
 
 
@@ -223,13 +265,29 @@ def silent_upstream() -> Iterator[int]:
 
 
 @contextmanager
-def nginx_alone(workdir: Path, *, upstream_port: int, read_timeout: str) -> Iterator[int]:
+def nginx_alone(
+    workdir: Path,
+    *,
+    upstream_port: int,
+    read_timeout: str | None = None,
+    tls: NginxTls | None = None,
+    trusted_proxies: tuple[str, ...] = (),
+) -> Iterator[int]:
     """The shipped site in an nginx of its own (no supervisor), in front of `upstream_port`; its port."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "logs").mkdir(exist_ok=True)
     port = free_port()
     site = workdir / "nginx-miniplex.conf"
-    site.write_text(fill_nginx_site(workdir, listen_port=port, gunicorn_port=upstream_port, read_timeout=read_timeout))
+    site.write_text(
+        fill_nginx_site(
+            workdir,
+            listen_port=port,
+            gunicorn_port=upstream_port,
+            read_timeout=read_timeout,
+            tls=tls,
+            trusted_proxies=trusted_proxies,
+        )
+    )
     config = workdir / "nginx.conf"
     config.write_text(nginx_main_config(workdir, site))
     process = subprocess.Popen(
