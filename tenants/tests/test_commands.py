@@ -361,3 +361,20 @@ def test_rotate_secrets_key_names_a_secret_no_key_reads_and_still_does_the_other
     assert after[TENANT_A] == before[TENANT_A]
     for app_id in SESSION_TENANTS[1:]:
         assert Fernet(new_key).decrypt(after[app_id].encode())
+
+
+def test_a_command_run_as_a_real_process_is_audited_with_its_login():
+    import os
+    import pwd
+
+    from tests.helpers import subprocess_env
+
+    audit = AuditSince()
+    env = subprocess_env(SSH_CONNECTION="2001:db8::7 40000 2001:db8::1 22")
+    env.pop("SUDO_USER", None)
+    result = run_manage("suspend_tenant", TENANT_A, env=env)
+    assert result.returncode == 0, result.stderr
+    found = audit.one()
+    assert (found.action, found.app_id, found.door) == ("suspend", TENANT_A, "command")
+    assert found.actor in (env.get("LOGNAME"), env.get("USER"), pwd.getpwuid(os.getuid()).pw_name)
+    assert found.address == "2001:db8::7"
