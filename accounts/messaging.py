@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from accounts.models import MiniProgramUser
-from accounts.user_jobs import user_job_enqueue
+from accounts.user_jobs import job_user_get, user_job_enqueue
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
 
@@ -23,6 +23,7 @@ def subscribe_message_enqueue(
         user=user,
         func=subscribe_message_send,
         user_id=user.pk,
+        openid=user.openid,
         template_id=template_id,
         data={key: dict(item) for key, item in data.items()},
         page=page,
@@ -39,10 +40,11 @@ def subscribe_message_send(
     page: str | None,
     miniprogram_state: str,
     lang: str,
+    openid: str | None = None,
 ) -> dict[str, Any]:
     """The job. 43101 (refused, or no one-time subscription left) fails it for good; -1 and time-outs retry."""
     app_id = require_current_tenant().app_id
-    user = MiniProgramUser.objects.get(pk=user_id)
+    user = job_user_get(user_id=user_id, openid=openid)
     client = wechat_client_for(app_id)
     access_token_holder().call_with_token(
         app_id,

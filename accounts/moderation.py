@@ -8,7 +8,7 @@ changed it again meanwhile. `review` keeps it (WeChat's advice: a human decides)
 from typing import Any
 
 from accounts.models import MiniProgramUser
-from accounts.user_jobs import user_job_enqueue
+from accounts.user_jobs import job_user_get, user_job_enqueue
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
 
@@ -18,13 +18,15 @@ SCENE_PROFILE = 1
 
 def nickname_check_enqueue(*, user: MiniProgramUser, nickname: str, previous: str) -> str:
     """Queues the check of `user`'s new nickname; returns the job's id."""
-    return user_job_enqueue(user=user, func=nickname_check, user_id=user.pk, nickname=nickname, previous=previous)
+    return user_job_enqueue(
+        user=user, func=nickname_check, user_id=user.pk, openid=user.openid, nickname=nickname, previous=previous
+    )
 
 
-def nickname_check(*, user_id: int, nickname: str, previous: str) -> dict[str, Any]:
+def nickname_check(*, user_id: int, nickname: str, previous: str, openid: str | None = None) -> dict[str, Any]:
     """The job: asks WeChat about the nickname with the user's own openid; `risky` rejects it."""
     app_id = require_current_tenant().app_id
-    user = MiniProgramUser.objects.get(pk=user_id)
+    user = job_user_get(user_id=user_id, openid=openid)
     client = wechat_client_for(app_id)
     answer = access_token_holder().call_with_token(
         app_id, lambda token: client.msg_sec_check(token, openid=user.openid, content=nickname, scene=SCENE_PROFILE)

@@ -29,3 +29,15 @@ def user_job_enqueue(*, user: MiniProgramUser, func: Callable[..., Any], **kwarg
 
 def _job_lifetime() -> timedelta:
     return timedelta(seconds=max(conf.get_result_ttl(), conf.get_failure_ttl()))
+
+
+def job_user_get(*, user_id: int, openid: str | None) -> MiniProgramUser:
+    """The user a job was enqueued for: by id and openid, since after a database restore (or a retired AppID
+    onboarded again) the same id may be another person's; DoesNotExist (the job fails for good) when gone.
+
+    `openid` is None only for jobs queued before it was recorded.
+    """
+    users = MiniProgramUser.objects.filter(pk=user_id)
+    if openid is not None:
+        users = users.filter(openid=openid)
+    return users.get()

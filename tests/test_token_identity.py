@@ -158,3 +158,25 @@ def test_a_token_is_checked_with_one_query_and_nothing_in_redis():
     [query] = log.for_alias(alias)
     assert "accounts_authtoken" in query and "accounts_miniprogramuser" in query
     assert list(cache.client.get_client().scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*auth-token*")) == []
+
+
+def test_a_job_queued_before_a_restore_never_reaches_the_user_who_now_has_its_users_id(wechat, queue_name):
+    """A job names its user by id and openid: after a restore the id may be another person's."""
+    from accounts.models import MiniProgramUser
+    from tests.workers import fetch
+
+    tenant = Tenant.objects.get(app_id=TENANT_A)
+    backup = dump(tenant.db_name)
+    alice = logged_in(TENANT_A, "code-alice")
+    message = {"template_id": "tmpl-identity", "data": {"thing1": {"value": "for Alice"}}}
+    job = fetch(alice.post("/api/v1/messages/subscribe", message).json()["job_id"])
+    restore(tenant.db_name, backup)
+    bob = logged_in(TENANT_A, "code-bob")
+    assert me(bob)[1]["id"] == job.kwargs["user_id"]
+    wechat.control.add_template(TENANT_A, "tmpl-identity")
+    bob_openid = me(bob)[1]["openid"]
+    wechat.control.grant_subscription(TENANT_A, openid=bob_openid, template_id="tmpl-identity")
+
+    with activate_tenant(tenant_context_for(tenant)), pytest.raises(MiniProgramUser.DoesNotExist):
+        job.func(*job.args, **job.kwargs)  # what the worker would run
+    assert [sent for sent in wechat.state.messages if sent["touser"] == bob_openid] == []
