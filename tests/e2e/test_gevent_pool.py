@@ -116,7 +116,9 @@ def test_json_log_lines_of_gunicorn_and_the_app_carry_app_id_and_request_id(serv
 def test_the_master_and_its_workers_log_in_one_time_zone(services):
     # Django sets TZ to TIME_ZONE in each worker; the master used to log in the host's zone (+0000 next to +0800).
     log_path = services.workdir / "gunicorn-tz.log"
-    with running_gunicorn(services.env(), log_path, workers=1) as port:
+    # A host whose clock is in UTC (this test process has Django's TZ=Asia/Shanghai in its environment).
+    env = {**services.env(), "TZ": "UTC"}
+    with running_gunicorn(env, log_path, workers=1) as port:
         assert get(port, "/healthz").status_code == 200
     lines = re.findall(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ([+-]\d{4})\] \[(\d+)\]", log_path.read_text(), re.MULTILINE)
     offsets_by_pid: dict[str, set[str]] = {}
