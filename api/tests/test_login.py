@@ -84,6 +84,7 @@ def test_missing_and_malformed_tokens_are_401():
     ("errcode", "status", "code"),
     [
         (40029, 400, "wechat_code_invalid"),
+        (40163, 400, "wechat_code_invalid"),  # "code been used"
         (45011, 429, "wechat_rate_limited"),
         (40226, 403, "wechat_user_blocked"),
         (-1, 503, "service_unavailable"),
