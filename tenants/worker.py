@@ -25,6 +25,7 @@ from tenants.jobs import conf
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob, job_tenant
+from tenants.jobs.relay import outbox_relay_in_maintenance
 from tenants.selectors import tenant_entry_get
 
 
@@ -67,6 +68,11 @@ class TenantWorker(Worker):
                     return super().perform_job(job, queue, execution)
                 finally:
                     connections.close_all()
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # Jobs a Redis outage left in the outboxes (tenants.jobs.relay), as often as abandoned jobs are looked for.
+        outbox_relay_in_maintenance()
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

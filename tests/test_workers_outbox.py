@@ -5,6 +5,7 @@ data and relayed once Redis is back, exactly once, in its own tenant; the relay 
 the server is stopped (connection refused), while the rest of the test session keeps its Redis.
 """
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,9 +25,27 @@ from tenants.models import Tenant
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
 from tenants.outbox.models import OutboxJob
 from tenants.selectors import tenant_context_for
-from tests.helpers import SESSION_TENANTS, TENANT_A, TENANT_B, TENANT_C, free_port, log_queries
+from tests.helpers import (
+    BASE_DIR,
+    PYTHON,
+    SESSION_TENANTS,
+    TENANT_A,
+    TENANT_B,
+    TENANT_C,
+    free_port,
+    log_queries,
+    subprocess_env,
+)
 from tests.job_functions import platform_job, record_database
-from tests.workers import ended_count, fetch, registries_holding, running_workers, status, wait_for
+from tests.workers import (
+    FAST_RECOVERY_ENV,
+    ended_count,
+    fetch,
+    registries_holding,
+    running_workers,
+    status,
+    wait_for,
+)
 from wechat.fake_server import FakeWeChatServer, fake_openid
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
@@ -75,17 +94,27 @@ def queued_ids() -> list[str]:
     return get_queue().get_job_ids()
 
 
-def test_with_redis_up_a_job_costs_one_insert_and_one_delete_and_leaves_no_record():
+def test_with_redis_up_a_job_costs_one_insert_in_its_transaction_and_nothing_in_autocommit():
     tenant_a = context(TENANT_A)
     with activate_tenant(tenant_a):
         OutboxJob.objects.exists()  # the connection's own set-up queries are not the job's
         with log_queries([tenant_a.db_alias]) as log:
-            job_id = enqueue(record_database, "steady")
+            pushed_at_once = enqueue(record_database, "autocommit")
+        assert log.for_alias(tenant_a.db_alias) == []  # no transaction to share: pushed, nothing recorded
+        assert registries_holding(pushed_at_once) == ["queued"]
+        with log_queries([tenant_a.db_alias]) as log:
+            with transaction.atomic(using=tenant_a.db_alias):
+                job_id = enqueue(record_database, "in-a-transaction")
+            assert registries_holding(job_id) == ["queued"]
     statements = [sql.split()[0] for sql in log.for_alias(tenant_a.db_alias)]
-    assert statements == ["INSERT", "DELETE"], log.for_alias(tenant_a.db_alias)
-    assert registries_holding(job_id) == ["queued"]
-    assert outbox(TENANT_A) == []
+    assert statements == ["INSERT"]  # in the caller's commit: no statement, and no commit, of its own
+    assert [record.id for record in outbox(TENANT_A)] == [job_id]
     assert marked() == set()
+    # The sweep deletes the records of jobs pushed at their commit, and pushes none of them again.
+    report = outbox_relay(sweep=True)
+    assert (report.pushed, report.already_queued) == (0, 1)
+    assert outbox(TENANT_A) == []
+    assert queued_ids() == [pushed_at_once, job_id]
 
 
 def test_a_nickname_saved_while_redis_is_down_answers_200_and_keeps_its_check_in_the_outbox(wechat, settings):
@@ -223,12 +252,12 @@ def test_a_nickname_changed_while_redis_is_down_is_moderated_exactly_once_after_
     with redis_down(settings):
         assert user.patch("/api/v1/me", {"nickname": "我是坏词"}).status_code == 200
     assert nickname() == "我是坏词"
-    [record] = outbox(TENANT_A)
+    [record] = [record for record in outbox(TENANT_A) if "坏词" in record.payload]
+    assert outbox_relay().pushed == 1  # Redis is back
+    assert outbox_relay().pushed == 0
     with running_workers(1, tmp_path, WECHAT_API_BASE=wechat.base_url) as (worker,):
-        wait_for(lambda: ended_count() == 1, 60, worker.log)  # the first nickname's check
-        assert outbox_relay().pushed == 1
-        assert outbox_relay().pushed == 0
-        wait_for(lambda: status(record.id) == JobStatus.FINISHED, 60, worker.log)
+        wait_for(lambda: ended_count() == 2, 60, worker.log)  # both nicknames' checks
+    assert status(record.id) == JobStatus.FINISHED
     assert fetch(record.id).return_value() == {
         "suggest": "risky",
         "label": fetch(record.id).return_value()["label"],
@@ -237,3 +266,40 @@ def test_a_nickname_changed_while_redis_is_down_is_moderated_exactly_once_after_
     assert nickname() == "Erin"  # the risky nickname was put back, in TENANT_A's database
     assert wechat.control.counters(TENANT_A)[MSG_SEC_CHECK] == 2  # once per nickname: never twice
     assert MSG_SEC_CHECK not in wechat.control.counters(TENANT_B)
+
+
+@pytest.mark.slow
+def test_a_worker_relays_the_outbox_in_its_maintenance_with_no_relay_program(settings, tmp_path):
+    with redis_down(settings):
+        with activate_tenant(context(TENANT_B)):
+            job_id = enqueue(record_database, "by-maintenance")
+        platform_id = enqueue(platform_job, platform=True)
+    assert marked() == {TENANT_B}
+    with running_workers(1, tmp_path, **FAST_RECOVERY_ENV) as (worker,):
+        wait_for(lambda: status(job_id) == status(platform_id) == JobStatus.FINISHED, 60, worker.log)
+    assert fetch(job_id).return_value() == {
+        "app_id": TENANT_B,
+        "database": context(TENANT_B).db_name,
+        "marker": "by-maintenance",
+    }
+    assert outbox(TENANT_B) == [] and marked() == set() and PlatformOutboxJob.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_the_relay_program_pushes_what_was_left_and_stops_on_term(settings, tmp_path):
+    with redis_down(settings), activate_tenant(context(TENANT_C)):
+        job_id = enqueue(record_database, "by-the-program")
+    log_path = tmp_path / "relay.log"
+    env = subprocess_env(JOBS_QUEUE=settings.JOBS_QUEUE, OUTBOX_RELAY_SECONDS="0.2")
+    with log_path.open("w") as log:
+        relay = subprocess.Popen(
+            [PYTHON, str(BASE_DIR / "manage.py"), "relay_outbox"], env=env, cwd=BASE_DIR, stdout=log, stderr=log
+        )
+    try:
+        wait_for(lambda: registries_holding(job_id) == ["queued"], 60, log_path.read_text)
+        wait_for(lambda: marked() == set(), 10, log_path.read_text)
+    finally:
+        relay.terminate()
+        assert relay.wait(timeout=15) is not None
+    assert outbox(TENANT_C) == []
+    assert fetch(job_id).meta == {"app_id": TENANT_C}

@@ -1,14 +1,19 @@
-"""The outbox: a job's record is written with the caller's data, pushed to rq once that data has committed.
+"""The outbox: a job's record is written with the caller's data, so a Redis outage at commit loses no job.
 
-enqueue() inserts an OutboxJob row (a PlatformOutboxJob for a platform job) in the transaction of the
-caller; on commit the job is pushed to the queue under the record's id and the row is deleted. When Redis is
-unreachable at that moment the row stays, the tenant is marked in the control database (PendingOutbox, which
-needs no Redis) and the caller is answered as if all went well: the data and the job committed together, and
-`manage.py relay_outbox` pushes the job once Redis is back (tenants.jobs.relay).
+enqueue() inside a transaction on the tenant's database inserts an OutboxJob row (a PlatformOutboxJob for a
+platform job, in the control database) in that transaction, and pushes the job to rq under the record's id
+when it commits. Outside a transaction (autocommit) there is no transaction to share: the data has committed
+already, so the job is pushed at once and its record written only if Redis refuses it. When Redis is
+unreachable at the push, the tenant is marked in the control database (PendingOutbox, which needs no Redis)
+and the caller is answered as if all went well: `manage.py relay_outbox` (and every worker's maintenance)
+pushes the job once Redis is back (tenants.jobs.relay).
+
+A record whose push succeeded is not deleted on the spot: that would be one more commit per job, the
+outbox's main cost. The relay's sweep (every OUTBOX_SWEEP_SECONDS) deletes the records whose jobs are on
+the queue, in one statement per tenant.
 
 Pushing is idempotent: rq's unique enqueue (one Lua script: check, save, push) refuses a job id that exists
-already, so a record pushed twice (the relay and a late commit, two relays, a delete that failed after its
-push) is on the queue once.
+already, so a record pushed twice (by the relay and by a late commit, by two relays) is on the queue once.
 """
 
 import json
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from redis.exceptions import RedisError
 from rq.exceptions import DuplicateJobError
 
@@ -53,13 +58,25 @@ def enqueue(func: JobFunction, *args: Any, platform: bool = False, **kwargs: Any
         raise TenantNotActive("a tenant job needs an active tenant; pass platform=True for a platform job")
     else:
         meta, using = {META_APP_ID: tenant.app_id}, tenant.db_alias
-    committed = outbox_record_create(
-        job_id=uuid.uuid4().hex, func_name=func_name_of(func), payload=payload_of(args, kwargs, meta), tenant=tenant
-    )
+    job_id, func_name, payload = uuid.uuid4().hex, func_name_of(func), payload_of(args, kwargs, meta)
+    if not connections[using].in_atomic_block:
+        _push_or_record(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
+        return job_id
+    committed = outbox_record_create(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
     # django-rq's own commit mode watches only the default database; the tenant's data is on its server's
     # alias, whose transaction is the one the job (and its record) belong to.
     transaction.on_commit(partial(outbox_push_committed, committed), using=using)
-    return committed.job_id
+    return job_id
+
+
+def _push_or_record(*, job_id: str, func_name: str, payload: str, tenant: TenantContext | None) -> None:
+    """Autocommit: the job is pushed now; only a push that Redis refuses leaves a record (and a mark)."""
+    try:
+        push(job_id=job_id, func_name=func_name, payload=payload)
+    except RedisError as error:
+        logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", job_id, error)
+        outbox_record_create(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
+        outbox_mark_pending(tenant=tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +105,12 @@ def func_name_of(func: Any) -> str:
 
 
 def payload_of(args: tuple[Any, ...], kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
-    """The job's arguments as the record keeps them; TypeError now, in the caller, for what JSON cannot hold."""
-    return json.dumps({"args": list(args), "kwargs": kwargs, "meta": meta}, ensure_ascii=False)
+    """The job's arguments as the record keeps them; TypeError now, in the caller, for what JSON cannot hold.
+
+    The queue's name goes with them: a record is relayed to the queue it was enqueued on.
+    """
+    data = {"queue": conf.get_queue_name(), "args": list(args), "kwargs": kwargs, "meta": meta}
+    return json.dumps(data, ensure_ascii=False)
 
 
 def outbox_record_create(*, job_id: str, func_name: str, payload: str, tenant: TenantContext | None) -> Committed:
@@ -100,10 +121,10 @@ def outbox_record_create(*, job_id: str, func_name: str, payload: str, tenant: T
 
 
 def outbox_push_committed(committed: Committed) -> None:
-    """The commit hook: the job onto the queue and its record deleted; on a Redis outage, the tenant marked.
+    """The commit hook: the job onto the queue; on a Redis outage, the tenant marked for the relay.
 
     Never raises for an unreachable Redis: the data and the job's record are committed, so the caller's
-    work is done (the relay does the rest).
+    work is done (the relay does the rest). The record stays either way (the sweep deletes it).
     """
     with activate_tenant(committed.tenant):
         try:
@@ -111,12 +132,6 @@ def outbox_push_committed(committed: Committed) -> None:
         except RedisError as error:
             logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", committed.job_id, error)
             outbox_mark_pending(tenant=committed.tenant)
-            return
-        try:
-            committed.model.objects.filter(pk=committed.job_id).delete()
-        except DatabaseError as error:
-            # The job is queued; the relay's sweep finds the record and deletes it, pushing nothing twice.
-            logger.warning("job %s queued but its outbox record is left: %s", committed.job_id, error)
 
 
 def push(*, job_id: str, func_name: str, payload: str) -> bool:
@@ -127,7 +142,7 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
     """
     data = json.loads(payload)
     try:
-        get_queue().enqueue_call(
+        get_queue(data["queue"]).enqueue_call(
             func_name,
             args=tuple(data["args"]),
             kwargs=data["kwargs"],

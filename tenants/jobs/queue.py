@@ -37,10 +37,10 @@ def _check_key_prefix() -> None:
         )
 
 
-def get_queue() -> Queue:
-    """The shared queue, with TenantJob; in the embedded default it runs each job at once, in-process."""
-    name = conf.get_queue_name()
-    config = settings.RQ_QUEUES[name]
+def get_queue(name: str | None = None) -> Queue:
+    """The shared queue (or the named one), with TenantJob; in the embedded default it runs each job at once."""
+    name = name or conf.get_queue_name()
+    config = settings.RQ_QUEUES.get(name, settings.RQ_QUEUES[conf.get_queue_name()])
     return Queue(
         name,
         connection=get_connection(),

@@ -2,8 +2,12 @@
 
 A pass looks into the platform's outbox (one query on the control database) and into the outboxes of the
 tenants marked in PendingOutbox only, so with 1,000 tenants and none marked it touches no tenant database.
-A sweep (every OUTBOX_SWEEP_SECONDS, and at the relay's start) looks into every tenant's outbox once, for
-records whose mark could not be written (the control database was down too) or whose delete failed.
+A sweep (every OUTBOX_SWEEP_SECONDS, one relay of the fleet at a time) looks into every tenant's outbox: it
+deletes the records whose jobs were pushed at their commit (one EXISTS each, in one round trip), and pushes
+those whose mark could not be written (the control database was down too) or whose process died between
+its commit and its push. The sweep must run at least once per JOBS_RESULT_TTL_SECONDS (24 h): a record older
+than its finished job's stay in Redis would be pushed again (at least once). Every worker runs the relay in
+its maintenance, so any running worker keeps to that.
 
 Safe to run on several hosts at once: rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, and a push is
 rq's unique enqueue, which refuses a job id that is already there (tenants.jobs.outbox.push).
@@ -13,12 +17,15 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, router, transaction
+from django.conf import settings
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F
 from redis.exceptions import RedisError
+from rq.job import Job
 
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.outbox import outbox_mark_pending, push
+from tenants.jobs.queue import get_connection
 from tenants.models import Tenant
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
 from tenants.outbox.models import OutboxJob, OutboxRecord
@@ -36,7 +43,7 @@ MAX_ATTEMPTS = 5
 class RelayReport:
     tenants: list[str] = field(default_factory=list)  # the tenants whose outbox this pass looked into
     pushed: int = 0
-    already_queued: int = 0  # records whose job was on the queue already (their delete had failed)
+    already_queued: int = 0  # records whose job was on the queue already (pushed at their commit): deleted
     # tenant (or "platform") -> records still waiting (-1: its database could not be read)
     left: dict[str, int] = field(default_factory=dict)
 
@@ -53,9 +60,37 @@ def outbox_relay(*, sweep: bool = False) -> RelayReport:
         _relay_tenant(tenant_context_for(tenant), marked=tenant.app_id in marked, report=report)
     if marked:
         # A tenant dropped since it was marked took its outbox with it; one being provisioned keeps its mark.
-        gone = marked - set(Tenant.objects.filter(app_id__in=marked).values_list("app_id", flat=True))
+        everywhere = getattr(Tenant, "all_environments", Tenant.objects)  # another environment's marks stay
+        gone = marked - set(everywhere.filter(app_id__in=marked).values_list("app_id", flat=True))
         PendingOutbox.objects.filter(app_id__in=gone).delete()
     return report
+
+
+def sweep_claim() -> bool:
+    """One sweep per OUTBOX_SWEEP_SECONDS for the whole fleet: the relay that takes this Redis key does it."""
+    key = f"{settings.RQ_KEY_PREFIX}:outbox:sweep"
+    try:
+        return bool(get_connection().set(key, "1", nx=True, ex=max(1, int(settings.OUTBOX_SWEEP_SECONDS))))
+    except RedisError:
+        return False  # nothing can be pushed anyway; the pass itself will say so
+
+
+def outbox_relay_in_maintenance() -> None:
+    """A pass of the relay in a worker's maintenance (every JOBS_MAINTENANCE_SECONDS), never raising.
+
+    Workers are restarted by every deploy and run wherever jobs run, so the outbox is relayed even where
+    no `relay_outbox` program was installed; that program only makes the relay quicker.
+    """
+    try:
+        report = outbox_relay(sweep=sweep_claim())
+    except (RedisError, DatabaseError) as error:
+        logger.warning("outbox relay: pass failed: %s", error)
+    else:
+        if report.pushed or report.left:
+            logger.info("outbox relay: %d job(s) pushed, left: %s", report.pushed, report.left or "none")
+    finally:
+        # The worker forks its work horses: no connection of its own may be inherited by them.
+        connections.close_all()
 
 
 def _relay_tenant(tenant: TenantContext, *, marked: bool, report: RelayReport) -> None:
@@ -95,8 +130,16 @@ def _relay_batch(model: type[OutboxRecord], report: RelayReport) -> int:
             .filter(attempts__lt=MAX_ATTEMPTS)
             .order_by("created_at")[:BATCH]
         )
-        done, refused = [], []
-        for record in records:
+        # Most records were pushed at their commit: one round trip tells which, and those are just deleted.
+        with get_connection().pipeline(transaction=False) as pipeline:
+            for record in records:
+                pipeline.exists(Job.key_for(record.id))
+            queued = pipeline.execute() if records else []
+        done, refused = [record.id for record, found in zip(records, queued, strict=True) if found], []
+        report.already_queued += len(done)
+        for record, found in zip(records, queued, strict=True):
+            if found:
+                continue
             try:
                 pushed = push(job_id=record.id, func_name=record.func_name, payload=record.payload)
             except RedisError:

@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connections
 from redis.exceptions import RedisError
 
-from tenants.jobs import get_connection
-from tenants.jobs.relay import RelayReport, outbox_relay
+from tenants.jobs.relay import RelayReport, outbox_relay, sweep_claim
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class Command(BaseCommand):
     def _run_forever(self) -> None:
         next_sweep = 0.0  # a sweep first: what was left while no relay ran
         while True:
-            sweep = time.monotonic() >= next_sweep and _sweep_is_ours()
+            sweep = time.monotonic() >= next_sweep and sweep_claim()
             try:
                 report = outbox_relay(sweep=sweep)
             except (RedisError, DatabaseError) as error:
@@ -53,15 +52,6 @@ class Command(BaseCommand):
                 # Between passes, no connection is held (a relay on every host must not pin the servers' slots).
                 connections.close_all()
             time.sleep(settings.OUTBOX_RELAY_SECONDS)
-
-
-def _sweep_is_ours() -> bool:
-    """One sweep per OUTBOX_SWEEP_SECONDS for the whole fleet: the relay that takes the Redis key does it."""
-    key = f"{settings.RQ_KEY_PREFIX}:outbox:sweep"
-    try:
-        return bool(get_connection().set(key, "1", nx=True, ex=max(1, int(settings.OUTBOX_SWEEP_SECONDS))))
-    except RedisError:
-        return False  # nothing can be pushed anyway; the pass itself will say so
 
 
 def _log(report: RelayReport, *, sweep: bool) -> None:
