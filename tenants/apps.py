@@ -8,6 +8,8 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from tenants import checks  # noqa: F401  (registers the registry's system checks)
+
         check_app_placement()
         check_tenant_servers()
 

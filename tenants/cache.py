@@ -1,40 +1,196 @@
 """The registry's cached entries: a process-local copy, then Redis (the `platform` cache), then the DB.
 
-Suspend, resume and drop delete the Redis copy at once and bump one shared "registry generation". Each
-process reads that generation at most once per TENANT_LOCAL_CACHE_SECONDS and drops all its local copies
-when it has changed, so every process still sees a change within that bound, while a process serving
-1,000 tenants pays one Redis read per bound instead of one per tenant (expiring each copy after the bound
-made about a third of requests read Redis). "Unknown AppID" copies still expire after the bound, since
-creating a tenant bumps nothing.
-A Redis outage is not a tenant outage: lookups fall through to the control database.
+One call for callers, `get_or_load(app_id, load)`, and one record, `TenantEntry`.
+
+**Versions.** Every registry row carries a version that each change raises (tenants.services). The Redis
+copy of an entry carries it too, and every write to Redis is conditional, in one Lua script: a lookup that
+read the database offers what it read, and Redis keeps it only when nothing newer is there. A change does
+not delete the entry: before its transaction commits it writes a *tombstone* with the new version (and bumps
+the registry generation in the same script), so a lookup that read the row just before the commit, and
+writes after the tombstone, is refused: a stale entry is never written back. A refused lookup serves the
+entry it read to its own request only and keeps no copy of it. If Redis cannot take the tombstone, the
+change is refused and rolled back (ServiceUnavailable): nothing changes that the caches could miss.
+
+**The local copies** are vouched for by one shared "registry generation", read at most once per
+TENANT_LOCAL_CACHE_SECONDS: when it has changed, or cannot be read, the process drops all its copies. So
+every process sees a change within that bound, while a process serving 1,000 tenants pays one Redis read
+per bound instead of one per tenant. "Unknown AppID" (negative) copies live for the bound only; creating a
+tenant announces its activation like any change, so a negative entry in Redis is replaced at once.
+
+A Redis outage is not a tenant outage: lookups fall through to the control database. Without Redis (the
+embedded default) there is no shared tier and local copies live for the bound only.
+
+Keys are per environment (`tenant-registry:<TENANT_ENVIRONMENT>:...`): environments sharing a Redis never
+read each other's entries.
 """
 
+import json
 import logging
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
+
+from core.exceptions import ServiceUnavailable
+from core.tenant_context import TenantContext
 
 logger = logging.getLogger(__name__)
 
 # Beyond this many entries the local copy starts over (a flood of unknown AppIDs must not grow memory).
 LOCAL_CACHE_MAX_ENTRIES = 10_000
-# One key for the whole registry: it counts changes and holds no tenant's data.
-GENERATION_KEY = "tenant-registry:generation"
-_MISSING = "missing"
+ENTRY, MISSING, TOMBSTONE = "entry", "missing", "tombstone"
 
 
 @dataclass(frozen=True, slots=True)
 class TenantEntry:
+    """A tenant's registry entry as the request path needs it (field names as in TenantContext)."""
+
     app_id: str
     status: str
-    db_server: str
+    server: str
     db_name: str
+    version: int
+
+    @property
+    def context(self) -> TenantContext:
+        return TenantContext(app_id=self.app_id, db_name=self.db_name, server=self.server)
+
+
+# What a loader returns: the entry (None when requests must not see the AppID) and the row's version
+# (None when there is no row at all).
+Loaded = tuple[TenantEntry | None, int | None]
+
+
+class RegistryCacheUnreachable(ServiceUnavailable):
+    message = "The registry cache (Redis) is unreachable, so the change was not made; retry when it is back."
+
+
+# --- Redis scripts ---------------------------------------------------------------------------------------
+
+# KEYS: entry. ARGV: value, its version, TTL. A value is kept unless Redis holds a newer version, or the same
+# version as a live record (not a tombstone). 1 stored, 2 the same version is there already, 0 refused.
+_OFFER = """
+local ttl = tonumber(ARGV[3])
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and type(stored.v) == 'number' then
+    local version = tonumber(ARGV[2])
+    if stored.v > version then return 0 end
+    if stored.v == version and stored.kind ~= 'tombstone' then return 2 end
+    if stored.kind == 'tombstone' then
+      local left = redis.call('TTL', KEYS[1])
+      if left > ttl then ttl = left end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+return 1
+"""
+
+# KEYS: entry, generation. ARGV: version, tombstone, TTL, a random start for the generation. Writes the
+# tombstone and bumps the generation, unless Redis holds this version or a newer one: then {0, that version}.
+_ANNOUNCE = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and type(stored.v) == 'number' and stored.v >= tonumber(ARGV[1]) then
+    return {0, stored.v}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if not tonumber(redis.call('GET', KEYS[2]) or 'x') then
+  redis.call('SET', KEYS[2], ARGV[4])
+end
+return {1, redis.call('INCR', KEYS[2])}
+"""
+
+# KEYS: entry. ARGV: version. Deletes the tombstone of a change that did not commit (and nothing else).
+_WITHDRAW = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, stored = pcall(cjson.decode, current)
+if ok and type(stored) == 'table' and stored.kind == 'tombstone' and stored.v == tonumber(ARGV[1]) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _redis() -> Any | None:
+    """The raw client of the `platform` cache, or None without Redis (the embedded default)."""
+    get_client = getattr(getattr(caches["platform"], "client", None), "get_client", None)
+    return get_client(write=True) if get_client is not None else None
+
+
+def _key(name: str) -> str:
+    return caches["platform"].make_key(f"tenant-registry:{settings.TENANT_ENVIRONMENT}:{name}")
+
+
+def entry_key(app_id: str) -> str:
+    """The Redis key of an AppID's record in this environment (tests write into it)."""
+    return _key(f"entry:{app_id}")
+
+
+def generation_key() -> str:
+    return _key("generation")
+
+
+def _encode(entry: TenantEntry | None, version: int) -> str:
+    if entry is None:
+        return json.dumps({"kind": MISSING, "v": version})
+    return json.dumps(
+        {
+            "kind": ENTRY,
+            "v": version,
+            "app_id": entry.app_id,
+            "status": entry.status,
+            "server": entry.server,
+            "db_name": entry.db_name,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What Redis holds for an AppID: a record that answers the lookup (usable), or the version seen."""
+
+    usable: bool
+    entry: TenantEntry | None = None
+    version: int = 0
+
+
+def _decode(raw: bytes) -> _Shared:
+    try:
+        record = json.loads(raw)
+        version = record["v"]
+        if not isinstance(version, int):
+            raise TypeError("version")
+        if record["kind"] == MISSING:
+            return _Shared(True, None, version)
+        if record["kind"] == TOMBSTONE:
+            return _Shared(False, None, version)
+        entry = TenantEntry(
+            app_id=str(record["app_id"]),
+            status=str(record["status"]),
+            server=str(record["server"]),
+            db_name=str(record["db_name"]),
+            version=version,
+        )
+        return _Shared(True, entry, version)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        # Not what this module writes: a miss, never code; the next offer overwrites it.
+        logger.warning("tenant registry record in Redis does not decode; treated as a miss")
+        return _Shared(False)
+
+
+# --- The local tier --------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -47,17 +203,33 @@ class _Validity:
     epoch: int = 0
 
 
-# app_id -> (monotonic expiry, entry); see _local_lifetime.
+# app_id -> (monotonic expiry, entry)
 _local: dict[str, tuple[float, TenantEntry | None]] = {}
 _validity = _Validity()
 
 
-def _shared_key(app_id: str) -> str:
-    return f"tenant:{app_id}"
+def get_or_load(app_id: str, load: Callable[[], Loaded]) -> TenantEntry | None:
+    """The entry of an AppID (None: unknown to requests): local copy, then Redis, then `load` (the database)."""
+    found, entry = local_get(app_id)
+    if found:
+        return entry
+    # Before the reads below, which yield under gevent: local_set then knows if a change was noticed meanwhile.
+    epoch = _validity.epoch
+    shared = _shared_get(app_id)
+    if shared.usable:
+        local_set(app_id, shared.entry, epoch=epoch)
+        return shared.entry
+    entry, row_version = load()
+    # A negative entry carries the version of the row that is invisible (provisioning), or else of the
+    # record it replaces in Redis: either way older than any change announced after it was read.
+    version = entry.version if entry is not None else (row_version if row_version is not None else shared.version)
+    if _shared_offer(app_id, entry, version):
+        local_set(app_id, entry, epoch=epoch)
+    return entry
 
 
 def local_get(app_id: str) -> tuple[bool, TenantEntry | None]:
-    """(found, entry): entry None with found True means "known not to exist" (negative caching)."""
+    """(found, entry) from this process's copies: entry None with found True means "known not to exist"."""
     _revalidate_if_due()
     cached = _local.get(app_id)
     if cached is None or cached[0] < time.monotonic():
@@ -66,11 +238,11 @@ def local_get(app_id: str) -> tuple[bool, TenantEntry | None]:
 
 
 def local_epoch() -> int:
-    """Taken before reading Redis or the DB, and handed back to local_set."""
     return _validity.epoch
 
 
 def local_set(app_id: str, entry: TenantEntry | None, *, epoch: int) -> None:
+    """Low level (get_or_load calls it): keeps a copy unless the copies were dropped since `epoch`."""
     if epoch != _validity.epoch:
         # Read before this process noticed a change (another greenlet's check): it may predate the change,
         # and nothing would drop it again until the next change.
@@ -81,11 +253,10 @@ def local_set(app_id: str, entry: TenantEntry | None, *, epoch: int) -> None:
 
 
 def _local_lifetime(entry: TenantEntry | None) -> float:
-    if entry is None:
-        # Nothing bumps the generation when a tenant is created, so "unknown" is trusted for the bound only.
+    if entry is None or _redis() is None:
+        # Unknown AppIDs, and everything when there is no generation to vouch for the copies.
         return settings.TENANT_LOCAL_CACHE_SECONDS
-    # The generation vouches for a known entry; the shared TTL only caps the harm of a bump that failed
-    # after its delete went through (evict raised, and the copy then lives as long as a Redis copy could).
+    # The generation vouches for a known entry; the shared TTL caps how long one copy may be trusted at all.
     return settings.TENANT_SHARED_CACHE_SECONDS
 
 
@@ -103,61 +274,27 @@ def _revalidate_if_due() -> None:
 
 
 def _generation_read() -> int | None:
+    client = _redis()
+    if client is None:
+        return 0
     try:
-        value = caches["platform"].get(GENERATION_KEY)
-    except (ConnectionInterrupted, RedisError) as error:
-        # Conservative, as before the generation existed: the copies are dropped, lookups read on.
+        value = client.get(generation_key())
+    except RedisError as error:
+        # Conservative: the copies are dropped, lookups read on.
         logger.warning("tenant cache unreachable, local registry copies dropped: %s", error)
         return None
-    # No key yet: nothing has changed since Redis started (bumps never write 0, see _generation_bump).
-    return 0 if value is None else int(value)
-
-
-def _generation_bump() -> None:
-    platform = caches["platform"]
-    # A key lost to a flush or an eviction starts again from a random number, not from 1, so its new
-    # value cannot repeat one that a process remembers (which would hide the change from it).
-    platform.add(GENERATION_KEY, 1 + secrets.randbelow(2**62), timeout=None)
-    platform.incr(GENERATION_KEY)
+    if value is None:
+        return 0  # no key yet: nothing has changed since Redis started (bumps never write 0)
+    try:
+        return int(value)
+    except ValueError:
+        logger.warning("tenant registry generation in Redis is not a number; local copies dropped")
+        return None
 
 
 def _drop_local_copies() -> None:
     _local.clear()
     _validity.epoch += 1
-
-
-def shared_get(app_id: str) -> tuple[bool, TenantEntry | None]:
-    try:
-        value = caches["platform"].get(_shared_key(app_id))
-    except (ConnectionInterrupted, RedisError) as error:
-        logger.warning("tenant cache unreachable, reading the registry: %s", error)
-        return False, None
-    if value is None:
-        return False, None
-    return True, None if value == _MISSING else TenantEntry(**value)
-
-
-def shared_set(app_id: str, entry: TenantEntry | None) -> None:
-    value = _MISSING if entry is None else asdict(entry)
-    # An unknown AppID is remembered briefly only, so a tenant created meanwhile is seen soon.
-    timeout = settings.TENANT_LOCAL_CACHE_SECONDS if entry is None else settings.TENANT_SHARED_CACHE_SECONDS
-    try:
-        caches["platform"].set(_shared_key(app_id), value, timeout=timeout)
-    except (ConnectionInterrupted, RedisError) as error:
-        logger.warning("tenant cache unreachable, entry not stored: %s", error)
-
-
-def evict(app_id: str) -> None:
-    """Forget a tenant here and in Redis; the generation bump makes other processes forget within the bound."""
-    forget_local(app_id)
-    try:
-        caches["platform"].delete(_shared_key(app_id))
-        # After the delete: a process that drops its copies on the new generation must not find the old entry.
-        _generation_bump()
-    except (ConnectionInterrupted, RedisError) as error:
-        # Not swallowed silently: the change would wait for the shared TTL instead of the local bound.
-        logger.error("tenant cache unreachable, %s stays cached up to the shared TTL: %s", app_id, error)
-        raise
 
 
 def clear_local() -> None:
@@ -170,3 +307,79 @@ def clear_local() -> None:
 def forget_local(app_id: str) -> None:
     """Forget this process's copy of one tenant, so the next lookup asks Redis (or the DB)."""
     _local.pop(app_id, None)
+
+
+# --- The shared tier -------------------------------------------------------------------------------------
+
+
+def _shared_get(app_id: str) -> _Shared:
+    client = _redis()
+    if client is None:
+        return _Shared(False)
+    try:
+        raw = client.get(entry_key(app_id))
+    except RedisError as error:
+        logger.warning("tenant cache unreachable, reading the registry: %s", error)
+        return _Shared(False)
+    return _Shared(False) if raw is None else _decode(raw)
+
+
+def _shared_offer(app_id: str, entry: TenantEntry | None, version: int) -> bool:
+    """Offers what the database said to Redis; False when Redis holds something newer (keep no copy then)."""
+    client = _redis()
+    if client is None:
+        return True
+    # An unknown AppID is remembered briefly only; a live tombstone's remaining life is kept, though.
+    ttl = settings.TENANT_SHARED_CACHE_SECONDS if entry is not None else settings.TENANT_LOCAL_CACHE_SECONDS
+    try:
+        result = client.register_script(_OFFER)(keys=[entry_key(app_id)], args=[_encode(entry, version), version, ttl])
+    except RedisError as error:
+        # Nothing is written; the copy is dropped at the next generation check (which fails, or differs).
+        logger.warning("tenant cache unreachable, entry not stored: %s", error)
+        return True
+    if result == 0:
+        logger.info("tenant %s: a newer registry version is in Redis; the entry read is not kept", app_id)
+        return False
+    return True
+
+
+def announce(*, app_id: str, version: int) -> int:
+    """Before a registry change commits: its tombstone in Redis and a generation bump, in one script.
+
+    Returns the version the change must carry: `version`, or one above a newer version that Redis holds (a
+    tenant dropped and created again may meet its previous life's tombstone). Raises
+    RegistryCacheUnreachable when Redis does not answer, so the caller rolls back and nothing changes.
+    """
+    forget_local(app_id)
+    client = _redis()
+    if client is None:
+        return version
+    script = client.register_script(_ANNOUNCE)
+    for _ in range(2):
+        tombstone = json.dumps({"kind": TOMBSTONE, "v": version})
+        start = 1 + secrets.randbelow(2**52)
+        try:
+            applied, value = script(
+                keys=[entry_key(app_id), generation_key()],
+                args=[version, tombstone, settings.TENANT_SHARED_CACHE_SECONDS, start],
+            )
+        except RedisError as error:
+            logger.error("tenant cache unreachable, %s not changed: %s", app_id, error)
+            raise RegistryCacheUnreachable() from error
+        if applied:
+            return version
+        version = int(value) + 1
+    raise RegistryCacheUnreachable("The registry cache kept a newer version twice; retry.")
+
+
+def withdraw(*, app_id: str, version: int) -> None:
+    """After a change that announced `version` rolled back: its tombstone goes, so the entry is cached again."""
+    forget_local(app_id)
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.register_script(_WITHDRAW)(keys=[entry_key(app_id)], args=[version])
+    except RedisError as error:
+        # Harmless but costly: lookups of this tenant read the database until the tombstone expires.
+        logger.warning("tenant cache unreachable, tombstone of %s left: %s", app_id, error)

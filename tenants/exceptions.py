@@ -56,3 +56,11 @@ class SecretRejected(ApplicationError):
 
     code = "wechat_secret_rejected"
     status = 400
+
+
+class DatabaseNameTaken(ApplicationError):
+    """The tenant database name is registered by another environment sharing the control database."""
+
+    code = "database_name_taken"
+    message = "Another environment has registered this database name; give each environment its own TENANT_DB_PREFIX."
+    status = 409

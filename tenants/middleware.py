@@ -5,16 +5,67 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
+from api.throttling import TenantRateThrottle, client_address
 from core.exceptions import ApplicationError, ServiceUnavailable
 from core.responses import error_response
 from core.tenant_context import reset_current_tenant, set_current_tenant
 from tenants.activity import tenant_touch
+from tenants.cache import Loaded
 from tenants.selectors import tenant_resolve
 
 
 def _is_exempt(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix) for prefix in settings.TENANT_EXEMPT_PATHS)
+
+
+class UnknownAppIdsThrottled(ApplicationError):
+    code = "throttled"
+    message = "Too many requests for unknown AppIDs from this address; retry later."
+    status = 429
+
+    def __init__(self, wait: float) -> None:
+        super().__init__()
+        self.wait = wait
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.wait) + 1)}
+
+
+class UnknownAppIdThrottle(TenantRateThrottle):
+    """The anonymous rate (API_THROTTLE_RATE_ANON), per client address, for AppIDs no cache knows.
+
+    Every well-formed AppID that neither the local copies nor Redis can answer costs a control-database
+    query; a client making up AppIDs would make each one cost that. Such a lookup is counted before the
+    query and given back when the AppID proves known, so only unknown AppIDs use up the budget, and a client
+    over it is refused (429) without a query. Counted outside any tenant: the key is the address alone.
+    """
+
+    scope = "anon"
+
+    def guarded_load(self, request: HttpRequest, load: Callable[[], Loaded]) -> Loaded:
+        if self.rate is None:
+            return load()
+        if not self.allow_key(f"throttle_unknown_app_id_{client_address(request)}"):
+            raise UnknownAppIdsThrottled(self.wait())
+        loaded = load()
+        if loaded[0] is not None:
+            self._give_back()
+        return loaded
+
+    def _give_back(self) -> None:
+        try:
+            self.cache.decr(f"{self.key}:{int(self.now // self.duration)}")
+        except (ValueError, AttributeError, ConnectionInterrupted, RedisError):
+            pass  # not counted in the first place (Redis down); or the count stays, a little less budget
+
+
+def _unknown_app_id_guard(request: HttpRequest) -> Callable[[Callable[[], Loaded]], Loaded]:
+    # The throttle is made only for a lookup that reaches the database: the request path pays nothing else.
+    return lambda load: UnknownAppIdThrottle().guarded_load(request, load)
 
 
 class TenantMiddleware:
@@ -27,7 +78,9 @@ class TenantMiddleware:
         if _is_exempt(request.path_info):
             return self.get_response(request)
         try:
-            tenant = tenant_resolve(app_id=request.headers.get(settings.TENANT_HEADER))
+            tenant = tenant_resolve(
+                app_id=request.headers.get(settings.TENANT_HEADER), guard=_unknown_app_id_guard(request)
+            )
         except ApplicationError as error:
             return error_response(error)
         except (OperationalError, InterfaceError):

@@ -1,6 +1,33 @@
-"""The tenant registry, in the control database."""
+"""The tenant registry, in the control database.
 
+The control database is shared with other environments (production's is the test environment's, for the
+admin accounts): every row belongs to one environment (TENANT_ENVIRONMENT), and `Tenant.objects`, which
+every selector, service, command, admin page and platform API call goes through, sees only this one's.
+"""
+
+import time
+from typing import Any
+
+from django.conf import settings
 from django.db import models
+
+
+def registry_environment() -> str:
+    """The environment whose rows this process sees and writes (settings.TENANT_ENVIRONMENT)."""
+    return settings.TENANT_ENVIRONMENT
+
+
+def version_initial() -> int:
+    # Microseconds since the epoch: a tenant created again after a drop starts above its previous life's
+    # versions, which Redis may still hold (tenants.cache also raises a version that meets a newer one).
+    return time.time_ns() // 1000
+
+
+class EnvironmentManager(models.Manager["Tenant"]):
+    """This environment's rows only: no path of this process can list or change another environment's."""
+
+    def get_queryset(self) -> models.QuerySet["Tenant"]:
+        return super().get_queryset().filter(environment=registry_environment())
 
 
 class Tenant(models.Model):
@@ -11,11 +38,15 @@ class Tenant(models.Model):
         ACTIVE = "active", "active"
         SUSPENDED = "suspended", "suspended"
 
-    app_id = models.CharField(max_length=64, unique=True)
+    environment = models.CharField(max_length=32, default=registry_environment, editable=False)
+    app_id = models.CharField(max_length=64)
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROVISIONING)
     db_server = models.CharField(max_length=64)
+    # Unique across environments: two environments never register the same database name.
     db_name = models.CharField(max_length=64, unique=True)
+    # Raised by every change that the cached entries must follow (tenants.services, tenants.cache).
+    version = models.PositiveBigIntegerField(default=version_initial, editable=False)
     # Fernet token of the AppSecret (tenants.secrets); never shown by an API, an admin page or a log line.
     app_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     # The platform job that creates and migrates the database (admin page and API show its progress).
@@ -23,11 +54,35 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Written only by the services (with update_fields), which also announce the change to the caches: a
+    # plain save() of a copy read earlier (an admin form) must not write back an old status or version.
+    LIFECYCLE_FIELDS = frozenset({"environment", "status", "version", "db_server", "db_name", "app_secret_encrypted"})
+
+    # Every environment's rows: for the checks that must look across them (a database name taken), never
+    # for reading or changing another environment's tenants.
+    all_environments = models.Manager()
+    objects = EnvironmentManager()
+
     class Meta:
+        # The environment's own rows, for the admin and every other generic path (and the first manager is not it).
+        default_manager_name = "objects"
         ordering = ["app_id"]
+        constraints = [
+            # The same mini-program may be registered in production and in the test environment.
+            models.UniqueConstraint(fields=["environment", "app_id"], name="tenants_tenant_environment_app_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.app_id} ({self.name})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.LIFECYCLE_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def has_secret(self) -> bool:

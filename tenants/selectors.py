@@ -1,49 +1,54 @@
-"""Reads of the tenant registry."""
+"""Reads of the tenant registry (this environment's rows only: Tenant.objects)."""
+
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 
 from core.tenant_context import TenantContext
 from tenants import cache
 from tenants.app_ids import app_id_validate
-from tenants.cache import TenantEntry
+from tenants.cache import Loaded, TenantEntry
 from tenants.exceptions import TenantNotFound, TenantSuspended
 from tenants.models import Tenant
 
+# Wraps the database read of a lookup that no cache could answer (the middleware's budget of unknown AppIDs).
+LoadGuard = Callable[[Callable[[], Loaded]], Loaded]
 
-def tenant_entry_get(*, app_id: str) -> TenantEntry | None:
+
+def tenant_entry_get(*, app_id: str, guard: LoadGuard | None = None) -> TenantEntry | None:
     """The registry entry of an AppID through the local, then the shared cache, then the control DB."""
-    found, entry = cache.local_get(app_id)
-    if found:
-        return entry
-    # Before the reads below, which yield under gevent: local_set then knows if a change was noticed meanwhile.
-    epoch = cache.local_epoch()
-    found, entry = cache.shared_get(app_id)
-    if not found:
-        entry = _entry_from_database(app_id)
-        cache.shared_set(app_id, entry)
-    cache.local_set(app_id, entry, epoch=epoch)
-    return entry
+
+    def load() -> Loaded:
+        return _entry_from_database(app_id)
+
+    return cache.get_or_load(app_id, load if guard is None else lambda: guard(load))
 
 
-def _entry_from_database(app_id: str) -> TenantEntry | None:
-    row = (
-        Tenant.objects.filter(app_id=app_id)
-        .exclude(status=Tenant.Status.PROVISIONING)
-        .values("app_id", "status", "db_server", "db_name")
-        .first()
+def _entry_from_database(app_id: str) -> Loaded:
+    row = Tenant.objects.filter(app_id=app_id).values("app_id", "status", "db_server", "db_name", "version").first()
+    if row is None:
+        return None, None
+    if row["status"] == Tenant.Status.PROVISIONING:
+        return None, row["version"]  # invisible to requests until its database is ready
+    entry = TenantEntry(
+        app_id=row["app_id"],
+        status=row["status"],
+        server=row["db_server"],
+        db_name=row["db_name"],
+        version=row["version"],
     )
-    return TenantEntry(**row) if row else None
+    return entry, entry.version
 
 
-def tenant_resolve(*, app_id: str | None) -> TenantContext:
+def tenant_resolve(*, app_id: str | None, guard: LoadGuard | None = None) -> TenantContext:
     """The active tenant's context for a header value, or the error the client gets."""
     app_id = app_id_validate(app_id)
-    entry = tenant_entry_get(app_id=app_id)
+    entry = tenant_entry_get(app_id=app_id, guard=guard)
     if entry is None:
         raise TenantNotFound()
     if entry.status != Tenant.Status.ACTIVE:
         raise TenantSuspended()
-    return TenantContext(app_id=entry.app_id, db_name=entry.db_name, server=entry.db_server)
+    return entry.context
 
 
 def tenant_context_for(tenant: Tenant) -> TenantContext:

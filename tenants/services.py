@@ -1,6 +1,7 @@
 """Writes to the tenant registry and the tenant databases: provision, onboard, suspend, resume, rotate, drop."""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
@@ -10,7 +11,13 @@ from core.tenant_context import tenant_ddl_alias
 from tenants import cache
 from tenants.activity import tenant_activity_forget
 from tenants.app_ids import app_id_validate, tenant_db_name
-from tenants.exceptions import RetireNotConfirmed, TenantExists, TenantNotReady, UnknownDatabaseServer
+from tenants.exceptions import (
+    DatabaseNameTaken,
+    RetireNotConfirmed,
+    TenantExists,
+    TenantNotReady,
+    UnknownDatabaseServer,
+)
 from tenants.models import Tenant
 from tenants.schema import tenant_schema_migrate
 from tenants.secret_check import secret_check
@@ -32,9 +39,10 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
     """
     app_id = app_id_validate(app_id)
     server = _checked_server(server)
-    tenant, created = Tenant.objects.get_or_create(
-        app_id=app_id, defaults={"name": name, "db_server": server, "db_name": tenant_db_name(app_id)}
-    )
+    tenant = Tenant.objects.filter(app_id=app_id).first()
+    created = tenant is None
+    if created:
+        tenant = Tenant.objects.create(app_id=app_id, name=name, db_server=server, db_name=_checked_db_name(app_id))
     if not created and tenant.name != name:
         tenant.name = name
         tenant.save(update_fields=["name", "updated_at"])
@@ -55,6 +63,15 @@ def _checked_server(server: str | None) -> str:
     return server
 
 
+def _checked_db_name(app_id: str) -> str:
+    """The new tenant's database name, unless another environment sharing the control database has it."""
+    db_name = tenant_db_name(app_id)
+    if Tenant.all_environments.filter(db_name=db_name).exists():
+        # This environment has no row for the AppID (checked first), so the name is another environment's.
+        raise DatabaseNameTaken()
+    return db_name
+
+
 def tenant_onboard(*, app_id: str, name: str, server: str | None = None, app_secret: str | None = None) -> Tenant:
     """Registers a new tenant at once and provisions its database in a platform job (tenant.provisioning_job_id).
 
@@ -68,13 +85,14 @@ def tenant_onboard(*, app_id: str, name: str, server: str | None = None, app_sec
     server = _checked_server(server)
     if Tenant.objects.filter(app_id=app_id).exists():
         raise TenantExists()
+    db_name = _checked_db_name(app_id)
     if app_secret:
         secret_check(app_id=app_id, app_secret=app_secret)
     secret = secret_encrypt(app_secret) if app_secret else ""
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(
-                app_id=app_id, name=name, db_server=server, db_name=tenant_db_name(app_id), app_secret_encrypted=secret
+                app_id=app_id, name=name, db_server=server, db_name=db_name, app_secret_encrypted=secret
             )
             # Enqueued when this transaction commits, so the job always finds its row.
             tenant.provisioning_job_id = enqueue(provision_tenant_job, platform=True, app_id=app_id)
@@ -100,10 +118,34 @@ def tenant_set_secret(*, tenant: Tenant, app_secret: str) -> None:
 
 
 def _set_status(tenant: Tenant, status: str) -> Tenant:
-    tenant.status = status
-    tenant.save(update_fields=["status", "updated_at"])
-    cache.evict(tenant.app_id)
+    def apply(row: Tenant, version: int) -> None:
+        row.status, row.version = status, version
+        row.save(update_fields=["status", "version", "updated_at"])
+        tenant.status, tenant.version = status, version
+
+    _announced_change(tenant, apply)
     return tenant
+
+
+def _announced_change(tenant: Tenant, apply: Callable[[Tenant, int], None]) -> None:
+    """Runs `apply(row, version)` on the locked row, in a transaction, with the change announced to the caches.
+
+    The announcement (tenants.cache.announce, before the commit) cannot be written over by any entry read
+    before it, and fails when Redis does not answer: then the transaction rolls back and nothing changes
+    (503 / exit 1), rather than a change that other processes' caches might miss. A change that announced
+    and then did not commit withdraws its announcement.
+    """
+    announced: int | None = None
+    try:
+        with transaction.atomic():
+            row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+            announced = cache.announce(app_id=row.app_id, version=row.version + 1)
+            apply(row, announced)
+    except BaseException:
+        if announced is not None:
+            cache.withdraw(app_id=tenant.app_id, version=announced)
+        raise
+    cache.forget_local(tenant.app_id)
 
 
 def tenant_suspend(*, app_id: str) -> Tenant:
@@ -127,8 +169,7 @@ def tenant_drop(*, app_id: str) -> None:
     _set_status(tenant, Tenant.Status.SUSPENDED)
     jobs_purge_for_tenant(app_id=tenant.app_id)
     _server_ddl(tenant.db_server).drop_tenant_database(tenant.db_name)
-    tenant.delete()
-    cache.evict(app_id)
+    _announced_change(tenant, lambda row, version: row.delete())
     tenant_scope_delete(app_id=app_id)  # throttle counts and anything else cached under the tenant's AppID
     tenant_activity_forget(app_id=app_id)
     logger.info("tenant %s dropped (%s/%s)", app_id, tenant.db_server, tenant.db_name)

@@ -111,6 +111,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TENANT_DB_DEFAULT_SERVER = env("TENANT_DB_DEFAULT_SERVER", default=TENANT_DB_SERVER_NAMES[0])
 
 # --- Tenants ---------------------------------------------------------------------------------------------
+# The environment this deployment is (master, test, debug, ...): the control database is shared with other
+# environments, and each one sees and changes only its own registry rows and Redis keys (tenants.models).
+TENANT_ENVIRONMENT = env("TENANT_ENVIRONMENT", default="master")
 TENANT_HEADER = env("TENANT_HEADER", default="X-AppID")
 TENANT_APP_ID_PATTERN = env("TENANT_APP_ID_PATTERN", default=r"wx[0-9a-f]{16}")
 TENANT_DB_PREFIX = env("TENANT_DB_PREFIX", default="mp_")

@@ -16,6 +16,7 @@ VAR_DIR = Path(os.environ.get("MINIPLEX_VAR_DIR", BASE_DIR / "var"))
 set_defaults(
     {
         "DJANGO_DEBUG": "true",
+        "TENANT_ENVIRONMENT": "debug",
         # Local development only; master has no default and refuses to start without one.
         "DJANGO_SECRET_KEY": "debug-only-not-secret-miniplex",
         "CONTROL_DATABASE_URL": f"sqlite:///{VAR_DIR / 'control.sqlite3'}",

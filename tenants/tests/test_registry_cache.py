@@ -1,19 +1,28 @@
-"""The local registry copies are vouched for by one shared generation, read at most once per bound."""
+"""The registry cache: versioned entries in Redis, local copies vouched for by one shared generation.
 
+Issue 12.6: a suspension could be undone for 300-600 s, by a lookup that read the row just before the
+suspend committed and wrote the old entry back into Redis after the eviction, and by a suspend made while
+Redis was unreachable. Both are reproduced here deterministically: the lookup's database read is hooked (the
+`guard` of tenant_entry_get runs between the read and the Redis write), and Redis is a closed port.
+"""
+
+import json
 import logging
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import caches
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
-from tenants import cache
-from tenants.cache import GENERATION_KEY, TenantEntry
-from tenants.exceptions import TenantSuspended
+from core.exceptions import ServiceUnavailable
+from tenants import cache, models, selectors
+from tenants.cache import TenantEntry
+from tenants.exceptions import TenantNotFound, TenantSuspended
 from tenants.models import Tenant
 from tenants.selectors import tenant_entry_get, tenant_resolve
-from tests.helpers import TENANT_A, TENANT_B, log_queries
+from tenants.services import tenant_drop, tenant_provision, tenant_resume, tenant_suspend
+from tests.helpers import TENANT_A, TENANT_B, TENANT_C, log_queries
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
 BOUND = 5.0
@@ -30,22 +39,39 @@ class Clock:
         return self.now
 
 
-class PlatformReads:
-    """Counts the keys read from the `platform` cache; `fail` makes every read raise as a Redis outage would."""
+class RedisSpy:
+    """The registry's raw Redis client, recording the keys it GETs; `fail` makes every call raise."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.keys: list[str] = []
         self.fail = False
-        platform = caches["platform"]
-        real_get = platform.get
+        real = cache._redis
+        spy = self
 
-        def get(key, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            self.keys.append(key)
-            if self.fail:
-                raise RedisConnectionError("Connection refused")
-            return real_get(key, *args, **kwargs)
+        class Proxy:
+            def __init__(self, client) -> None:  # noqa: ANN001
+                self._client = client
 
-        monkeypatch.setattr(platform, "get", get)
+            def __getattr__(self, name: str):  # noqa: ANN204
+                return getattr(self._client, name)
+
+            def get(self, key):  # noqa: ANN001, ANN202
+                spy.keys.append(key)
+                if spy.fail:
+                    raise RedisConnectionError("Connection refused")
+                return self._client.get(key)
+
+            def register_script(self, source):  # noqa: ANN001, ANN202
+                script = self._client.register_script(source)
+
+                def run(**kwargs):  # noqa: ANN003, ANN202
+                    if spy.fail:
+                        raise RedisConnectionError("Connection refused")
+                    return script(**kwargs)
+
+                return run
+
+        monkeypatch.setattr(cache, "_redis", lambda: Proxy(real()))
 
     def take(self) -> list[str]:
         keys, self.keys = self.keys, []
@@ -61,51 +87,241 @@ def clock(monkeypatch: pytest.MonkeyPatch, settings) -> Clock:  # noqa: ANN001
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> PlatformReads:
-    return PlatformReads(monkeypatch)
+def reads(monkeypatch: pytest.MonkeyPatch) -> RedisSpy:
+    return RedisSpy(monkeypatch)
+
+
+@pytest.fixture
+def redis_down(settings) -> None:  # noqa: ANN001
+    """The platform cache on a closed port: every Redis call of the registry fails as in an outage."""
+    platform = dict(settings.CACHES["platform"])
+    platform["LOCATION"] = "redis://127.0.0.1:9/0"  # discard: nothing listens there
+    platform["OPTIONS"] = {**platform["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+    settings.CACHES = {**settings.CACHES, "platform": platform}
+
+
+def raw(app_id: str) -> dict | None:
+    value = cache._redis().get(cache.entry_key(app_id))
+    return None if value is None else json.loads(value)
 
 
 def fake_entry(app_id: str) -> TenantEntry:
-    return TenantEntry(app_id=app_id, status="active", db_server="main", db_name=f"mp_fake_{app_id}")
+    return TenantEntry(app_id=app_id, status="active", server="main", db_name=f"mp_fake_{app_id}", version=1)
+
+
+def plant(app_id: str, entry: TenantEntry) -> None:
+    """An entry in Redis as another process's lookup would have left it."""
+    assert cache._shared_offer(app_id, entry, entry.version)
 
 
 def bump_from_another_process() -> None:
-    """What another process's evict does to the key, written straight to Redis (no local copy is touched)."""
-    platform = caches["platform"]
-    platform.client.get_client(write=True).incr(platform.make_key(GENERATION_KEY))
+    cache._redis().incr(cache.generation_key())
 
 
-def assert_entries_are_their_own(app_ids: list[str]) -> None:
-    for app_id in app_ids:
-        entry = tenant_entry_get(app_id=app_id)
-        assert entry is not None and entry.app_id == app_id
-        if app_id in MANY_APP_IDS:
-            assert entry == fake_entry(app_id)
+def row(app_id: str) -> Tenant:
+    return Tenant.objects.get(app_id=app_id)
+
+
+def suspend_as_another_process(app_id: str) -> None:
+    """tenant_suspend, run by some other process: this one's copy is left as it was."""
+    copy = cache._local[app_id]
+    tenant_suspend(app_id=app_id)
+    cache._local[app_id] = copy
+
+
+def as_another_process() -> None:
+    """A process that holds no copy yet (a new gunicorn worker, or a work horse forked from a fresh worker)."""
+    cache.clear_local()
+
+
+# --- The race of issue 12.6 --------------------------------------------------------------------------------
+
+
+def test_an_entry_read_before_a_suspend_committed_is_never_written_back_after_it(monkeypatch):
+    read_the_row = selectors._entry_from_database
+
+    def read_then_suspend(app_id):  # noqa: ANN001, ANN202
+        loaded = read_the_row(app_id)
+        tenant_suspend(app_id=app_id)  # commits between this lookup's read and its write to Redis
+        return loaded
+
+    as_another_process()
+    monkeypatch.setattr(selectors, "_entry_from_database", read_then_suspend)
+    entry = tenant_entry_get(app_id=TENANT_B)
+    monkeypatch.undo()
+    # This one lookup answers what it read (the row as it was), and nothing of it is kept anywhere.
+    assert entry is not None and entry.status == Tenant.Status.ACTIVE
+    suspended = row(TENANT_B)
+    assert raw(TENANT_B) == {"kind": "tombstone", "v": suspended.version}
+    assert cache.local_get(TENANT_B) == (False, None)
+
+    # Every later lookup, in this process or any other, and a work horse's, sees the suspension.
+    with pytest.raises(TenantSuspended):
+        tenant_resolve(app_id=TENANT_B)
+    as_another_process()
+    with pytest.raises(TenantSuspended):
+        tenant_resolve(app_id=TENANT_B)
+    assert raw(TENANT_B)["status"] == Tenant.Status.SUSPENDED and raw(TENANT_B)["v"] == suspended.version
+
+
+def test_an_older_entry_cannot_replace_a_newer_one_in_redis():
+    old = tenant_entry_get(app_id=TENANT_B)
+    tenant_suspend(app_id=TENANT_B)
+    as_another_process()
+    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED  # version n+1 in Redis now
+
+    assert cache._shared_offer(TENANT_B, old, old.version) is False
+    assert raw(TENANT_B)["status"] == Tenant.Status.SUSPENDED
+
+
+def test_a_resume_during_a_lookup_of_the_suspended_tenant_is_not_undone_either():
+    tenant_suspend(app_id=TENANT_B)
+    as_another_process()
+
+    def resume_during(load):  # noqa: ANN001, ANN202
+        loaded = load()
+        tenant_resume(app_id=TENANT_B)
+        return loaded
+
+    with pytest.raises(TenantSuspended):
+        tenant_resolve(app_id=TENANT_B, guard=resume_during)  # answered from what it read
+    as_another_process()
+    assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B
+
+
+def test_a_negative_entry_read_before_a_tenant_became_active_is_not_kept():
+    app_id = "wx00000000000000e5"
+
+    def provision_during(load):  # noqa: ANN001, ANN202
+        loaded = load()  # no row yet
+        tenant_provision(app_id=app_id, name="Onboarded meanwhile")
+        return loaded
+
+    assert tenant_entry_get(app_id=app_id, guard=provision_during) is None
+    assert raw(app_id)["kind"] == "tombstone"
+    assert cache.local_get(app_id) == (False, None)
+    assert tenant_resolve(app_id=app_id).app_id == app_id
+
+
+# --- Redis unreachable when the change is made --------------------------------------------------------------
+
+
+def test_a_suspend_while_redis_is_unreachable_is_refused_and_changes_nothing(redis_down):
+    before = Tenant.objects.values("status", "version").get(app_id=TENANT_B)
+    with pytest.raises(ServiceUnavailable) as refused:
+        tenant_suspend(app_id=TENANT_B)
+    assert refused.value.status == 503 and "not made" in refused.value.message
+    assert Tenant.objects.values("status", "version").get(app_id=TENANT_B) == before
+
+    with pytest.raises(CommandError, match="service_unavailable"):
+        call_command("suspend_tenant", TENANT_B)
+    with pytest.raises(CommandError, match="service_unavailable"):
+        call_command("drop_tenant", TENANT_C, "--yes")
+    assert Tenant.objects.values("status", "version").get(app_id=TENANT_B) == before
+    assert Tenant.objects.filter(app_id=TENANT_C, status=Tenant.Status.ACTIVE).exists()
+
+
+def test_after_a_refused_suspend_redis_comes_back_and_the_tenant_is_still_served_then_suspends(settings):
+    as_another_process()
+    assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B  # entry cached in Redis
+    real_caches = settings.CACHES
+    platform = {**real_caches["platform"], "LOCATION": "redis://127.0.0.1:9/0"}
+    settings.CACHES = {**real_caches, "platform": platform}
+    with pytest.raises(ServiceUnavailable):
+        tenant_suspend(app_id=TENANT_B)
+    settings.CACHES = real_caches
+    as_another_process()
+    assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B  # nothing was changed, so nothing is stale
+    tenant_suspend(app_id=TENANT_B)
+    with pytest.raises(TenantSuspended):
+        tenant_resolve(app_id=TENANT_B)
+
+
+def test_a_change_that_does_not_commit_withdraws_its_tombstone(monkeypatch):
+    as_another_process()
+    assert tenant_entry_get(app_id=TENANT_A) is not None
+    before = row(TENANT_A)
+
+    def failing_save(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise RuntimeError("the database went away mid-change")
+
+    monkeypatch.setattr(Tenant, "save", failing_save)
+    with pytest.raises(RuntimeError):
+        tenant_suspend(app_id=TENANT_A)
+    monkeypatch.undo()
+    assert row(TENANT_A).status == Tenant.Status.ACTIVE and row(TENANT_A).version == before.version
+    assert raw(TENANT_A) is None  # withdrawn: the next lookup caches the (unchanged) entry again
+    as_another_process()
+    assert tenant_entry_get(app_id=TENANT_A).version == before.version
+    assert raw(TENANT_A)["kind"] == "entry"
+
+
+# --- Drop, and an AppID created again -------------------------------------------------------------------
+
+
+def test_a_dropped_tenant_is_unknown_at_once_and_once_created_again_known_at_once(monkeypatch):
+    app_id = "wx00000000000000e6"
+    tenant_provision(app_id=app_id, name="first life")
+    assert tenant_resolve(app_id=app_id).app_id == app_id
+    tenant_drop(app_id=app_id)
+    with pytest.raises(TenantNotFound):
+        tenant_resolve(app_id=app_id)
+    assert raw(app_id)["kind"] == "missing"
+    dropped_at = raw(app_id)["v"]
+
+    # A clock far behind (another host's): the new row's versions start below the old tombstone's.
+    monkeypatch.setattr(models, "version_initial", lambda: 1)
+    monkeypatch.setattr(Tenant._meta.get_field("version"), "default", lambda: 1)
+    tenant_provision(app_id=app_id, name="second life")
+    assert row(app_id).version > dropped_at
+    assert tenant_resolve(app_id=app_id).app_id == app_id
+    as_another_process()
+    assert tenant_resolve(app_id=app_id).app_id == app_id
+
+
+# --- Records that do not decode ------------------------------------------------------------------------------
+
+
+def test_records_that_are_not_ours_are_misses_and_a_suspend_still_works(caplog):
+    client = cache._redis()
+    client.set(cache.entry_key(TENANT_A), b"\x80\x04not json")
+    client.set(cache.generation_key(), b"not a number")
+    as_another_process()
+    with caplog.at_level(logging.WARNING, logger="tenants.cache"):
+        assert tenant_resolve(app_id=TENANT_A).app_id == TENANT_A
+    assert "does not decode" in caplog.text
+    assert raw(TENANT_A)["kind"] == "entry"
+    tenant_suspend(app_id=TENANT_A)
+    assert int(client.get(cache.generation_key())) > 0
+    as_another_process()
+    with pytest.raises(TenantSuspended):
+        tenant_resolve(app_id=TENANT_A)
+
+
+# --- The local copies and the generation --------------------------------------------------------------------
 
 
 def test_cached_tenants_cost_no_redis_read_within_the_bound_and_one_read_for_all_after_it(clock, reads):
     for app_id in MANY_APP_IDS:
-        cache.shared_set(app_id, fake_entry(app_id))
+        plant(app_id, fake_entry(app_id))
     app_ids = [*MANY_APP_IDS, TENANT_A, TENANT_B]
-    assert_entries_are_their_own(app_ids)  # now copied locally
+    for app_id in app_ids:
+        assert tenant_entry_get(app_id=app_id).app_id == app_id  # now copied locally
     reads.take()
 
     clock.now += BOUND - 0.1
-    assert_entries_are_their_own(app_ids)
+    assert all(tenant_entry_get(app_id=app_id).app_id == app_id for app_id in app_ids)
     assert reads.take() == []
 
     clock.now += 0.2
-    assert_entries_are_their_own(app_ids)
-    assert reads.take() == [GENERATION_KEY]
+    assert all(tenant_entry_get(app_id=app_id).app_id == app_id for app_id in app_ids)
+    assert reads.take() == [cache.generation_key()]
 
 
-def test_a_bump_by_another_process_makes_this_one_see_the_suspension_once_the_bound_has_passed(clock):
+def test_a_suspend_by_another_process_is_seen_here_once_the_bound_has_passed(clock):
     assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B
     assert tenant_resolve(app_id=TENANT_A).app_id == TENANT_A
-    # Another process suspends TENANT_B: the row, the shared copy, then the generation.
-    Tenant.objects.filter(app_id=TENANT_B).update(status=Tenant.Status.SUSPENDED)
-    caches["platform"].delete(f"tenant:{TENANT_B}")
-    bump_from_another_process()
+    suspend_as_another_process(TENANT_B)
 
     clock.now += BOUND - 0.1
     assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B  # the documented bound, not yet passed
@@ -115,35 +331,28 @@ def test_a_bump_by_another_process_makes_this_one_see_the_suspension_once_the_bo
     assert tenant_resolve(app_id=TENANT_A).app_id == TENANT_A
 
 
-def test_evict_bumps_the_generation_and_the_suspending_process_forgets_at_once(clock):
-    assert cache.local_get(TENANT_B) == (False, None)  # first lookup: reads the generation, absent so far
+def test_the_suspending_process_sees_its_own_change_at_once_and_each_change_bumps_the_generation(clock):
     assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.ACTIVE
-    before = caches["platform"].get(GENERATION_KEY)
-
-    from tenants.services import tenant_suspend
-
+    before = cache._redis().get(cache.generation_key())
     tenant_suspend(app_id=TENANT_B)
-    after = caches["platform"].get(GENERATION_KEY)
-    assert before is None and isinstance(after, int) and after != 0
-    assert caches["platform"].get(f"tenant:{TENANT_B}") is None
+    after = int(cache._redis().get(cache.generation_key()))
+    assert before is None and after != 0
     assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED
+    tenant_resume(app_id=TENANT_B)
+    assert int(cache._redis().get(cache.generation_key())) == after + 1
+    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.ACTIVE
 
-    tenant_suspend(app_id=TENANT_B)
-    assert caches["platform"].get(GENERATION_KEY) == after + 1
 
-
-def test_an_unknown_app_id_is_remembered_for_the_bound_only_without_any_bump(clock, reads):
-    assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None
-    # The tenant is created meanwhile and another process has cached it; creating bumps nothing.
-    cache.shared_set(UNKNOWN_APP_ID, fake_entry(UNKNOWN_APP_ID))
-    reads.take()
-
-    clock.now += BOUND - 0.1
-    assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None
-    assert reads.take() == []
-    clock.now += 0.2
-    assert tenant_entry_get(app_id=UNKNOWN_APP_ID) == fake_entry(UNKNOWN_APP_ID)
-    assert reads.take() == [GENERATION_KEY, f"tenant:{UNKNOWN_APP_ID}"]  # unchanged generation, yet read again
+def test_an_unknown_app_id_is_remembered_for_the_bound_locally_and_in_redis(clock, reads):
+    with log_queries(["default"]) as log:
+        assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None
+        assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None
+        as_another_process()
+        assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None  # from Redis' negative entry
+    assert len(log.for_alias("default")) == 1
+    assert raw(UNKNOWN_APP_ID) == {"kind": "missing", "v": 0}
+    ttl = cache._redis().ttl(cache.entry_key(UNKNOWN_APP_ID))
+    assert 0 < ttl <= BOUND
 
 
 def test_an_unreachable_redis_for_the_generation_read_drops_the_copies_and_the_lookup_reads_the_database(
@@ -157,7 +366,7 @@ def test_an_unreachable_redis_for_the_generation_read_drops_the_copies_and_the_l
     with caplog.at_level(logging.WARNING, logger="tenants.cache"), log_queries(["default"]) as log:
         entry = tenant_entry_get(app_id=TENANT_A)
     assert entry is not None and entry.app_id == TENANT_A and entry.status == Tenant.Status.ACTIVE
-    assert reads.take() == [GENERATION_KEY, f"tenant:{TENANT_A}"]
+    assert reads.take() == [cache.generation_key(), cache.entry_key(TENANT_A)]
     assert len(log.for_alias("default")) == 1  # from the control database
     assert "local registry copies dropped" in caplog.text
 
@@ -169,30 +378,18 @@ def test_an_unreachable_redis_for_the_generation_read_drops_the_copies_and_the_l
     reads.fail = False
     clock.now += 0.2
     assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
-    assert reads.take() == [GENERATION_KEY, f"tenant:{TENANT_A}"]
+    assert reads.take() == [cache.generation_key(), cache.entry_key(TENANT_A)]
     assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
     assert reads.take() == []
 
 
-def test_evict_raises_when_the_generation_cannot_be_bumped(monkeypatch):
-    def incr(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise RedisError("Connection refused")
-
-    monkeypatch.setattr(caches["platform"], "incr", incr)
-    with pytest.raises(RedisError):
-        cache.evict(TENANT_A)
-
-
-def test_a_zero_bound_reads_the_generation_on_every_lookup_and_sees_a_bump_at_once(clock, reads, settings):
+def test_a_zero_bound_reads_the_generation_on_every_lookup_and_sees_a_change_at_once(clock, reads, settings):
     settings.TENANT_LOCAL_CACHE_SECONDS = 0
     assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
     reads.take()
     assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
-    assert reads.take() == [GENERATION_KEY]
-
-    Tenant.objects.filter(app_id=TENANT_A).update(status=Tenant.Status.SUSPENDED)
-    caches["platform"].delete(f"tenant:{TENANT_A}")
-    bump_from_another_process()
+    assert reads.take() == [cache.generation_key()]
+    suspend_as_another_process(TENANT_A)
     assert tenant_entry_get(app_id=TENANT_A).status == Tenant.Status.SUSPENDED
 
 
@@ -207,3 +404,11 @@ def test_an_entry_read_before_this_process_noticed_a_change_is_not_kept(clock):
     assert cache.local_get(TENANT_A) == (False, None)
     cache.local_set(TENANT_A, fake_entry(TENANT_A), epoch=cache.local_epoch())
     assert cache.local_get(TENANT_A) == (True, fake_entry(TENANT_A))
+
+
+def test_the_registry_keys_are_those_of_this_environment_only(settings):
+    tenant_entry_get(app_id=TENANT_A)
+    assert cache.entry_key(TENANT_A).endswith(f"tenant-registry:test:entry:{TENANT_A}")
+    assert raw(TENANT_A)["kind"] == "entry"
+    settings.TENANT_ENVIRONMENT = "master"
+    assert raw(TENANT_A) is None  # master's key for the same AppID is another key
