@@ -65,6 +65,7 @@ def _clean_after_test() -> None:
     from core.tenant_context import activate_tenant
     from tenants import activity, cache
     from tenants.models import Tenant
+    from tenants.outbox.models import OutboxJob
     from tenants.secrets import secret_encrypt
     from tenants.selectors import tenant_context_for
     from tenants.services import tenant_drop
@@ -78,6 +79,8 @@ def _clean_after_test() -> None:
     for tenant in Tenant.objects.all():
         with activate_tenant(tenant_context_for(tenant)):
             MiniProgramUser.objects.all().delete()
+            # Jobs enqueued in a transaction leave their outbox record for the relay's sweep.
+            OutboxJob.objects.all().delete()
     cache.clear_local()
     activity.clear_local()
     _delete_cache_keys()

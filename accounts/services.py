@@ -37,11 +37,13 @@ def user_update_profile(
     changed = {name: value for name, value in (("nickname", nickname), ("avatar_url", avatar_url)) if value is not None}
     for name, value in changed.items():
         setattr(user, name, value)
-    if changed:
-        user.save(update_fields=[*changed, "updated_at"])
-    if nickname and nickname != previous_nickname:
-        # msgSecCheck in a worker, once saved; a risky nickname is put back (accounts.moderation).
-        nickname_check_enqueue(user=user, nickname=nickname, previous=previous_nickname)
+    # One transaction: a new nickname is never committed without its check (the job's outbox record and owner).
+    with transaction.atomic(using=require_current_tenant().db_alias):
+        if changed:
+            user.save(update_fields=[*changed, "updated_at"])
+        if nickname and nickname != previous_nickname:
+            # msgSecCheck in a worker, once committed; a risky nickname is put back (accounts.moderation).
+            nickname_check_enqueue(user=user, nickname=nickname, previous=previous_nickname)
     return user
 
 

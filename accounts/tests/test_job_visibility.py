@@ -74,3 +74,18 @@ def test_a_restored_database_does_not_hand_a_job_to_the_user_who_now_has_its_own
     bob = logged_in(TENANT_A, "code-bob")
     assert bob.get("/api/v1/me").json()["id"] == alice_id
     assert not_found(bob.get(f"/api/v1/jobs/{job_id}"))
+
+
+def test_a_new_nickname_and_its_check_commit_together(settings):
+    """If the check's records cannot be written, the nickname is not saved either (one transaction)."""
+    from unittest import mock
+
+    from django.db import IntegrityError
+
+    alice = logged_in(TENANT_A, "code-alice")
+    with (
+        mock.patch.object(UserJob.objects, "create", side_effect=IntegrityError("simulated")),
+        pytest.raises(IntegrityError),
+    ):
+        alice.patch("/api/v1/me", {"nickname": "未检查"})
+    assert alice.get("/api/v1/me").json()["nickname"] == ""
