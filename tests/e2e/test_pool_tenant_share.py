@@ -5,7 +5,7 @@ hanging in a slow WeChat, held every connection of the pool and tenant B's `GET 
 4.3 s). Now the WeChat client hands them back before its HTTP call (routers.backends.pool.release_pooled_connections).
 
 The check does not rest on timing: the pool is smaller than A's hanging calls (2 connections, 6 calls) and a
-request waits at most DB_POOL_TIMEOUT (3 s) for a connection, far less than WeChat's delay (8 s). Holding
+request waits at most DB_POOL_TIMEOUT (3 s) for a connection, far less than WeChat's delay (15 s). Holding
 connections across the call, A's third call could not even reach WeChat and B's requests would get 503; handing
 them back, all six of A's calls are inside WeChat at once and every one of B's requests is answered while they are.
 """
@@ -28,7 +28,7 @@ TENANT_B = "wx00000000000000db"
 PHONE = "/wxa/business/getuserphonenumber"
 POOL_SIZE = 2
 POOL_TIMEOUT = 3
-WECHAT_DELAY = 8.0
+WECHAT_DELAY = 15.0
 A_CALLS = 6
 
 
@@ -73,7 +73,7 @@ def test_a_tenants_hanging_wechat_calls_leave_the_pool_to_other_tenants(two_tena
 
         # Each call has been counted by the fake and sleeps there: all six hang in WeChat at once.
         try:
-            wait_for(lambda: a_calls_inside_wechat() == A_CALLS, seconds=WECHAT_DELAY - 2, what="A's six calls")
+            wait_for(lambda: a_calls_inside_wechat() == A_CALLS, seconds=WECHAT_DELAY / 2, what="A's six calls")
         except TimeoutError:
             statuses = [call.result().status_code for call in a_calls]
             pytest.fail(f"{a_calls_inside_wechat()} of A's {A_CALLS} calls reached WeChat; statuses {statuses}")
