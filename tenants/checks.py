@@ -26,9 +26,10 @@ LOCAL_HOSTS = frozenset({"", "127.0.0.1", "localhost", "::1", "[::1]"})
 ENVIRONMENT_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}", re.ASCII)
 
 
-def remote_database_hosts() -> list[str]:
+def remote_database_hosts(databases: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """The configured databases' hosts that are not this machine (a Unix socket path is local)."""
-    hosts = {str(database.get("HOST") or "") for database in settings.DATABASES.values()}
+    databases = settings.DATABASES if databases is None else databases
+    hosts = {str(database.get("HOST") or "") for database in databases.values()}
     return sorted(host for host in hosts if host not in LOCAL_HOSTS and not host.startswith("/"))
 
 
