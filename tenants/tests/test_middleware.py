@@ -3,8 +3,8 @@ from django.db import OperationalError
 from django.test import Client
 
 from core.tenant_context import get_current_tenant
-from tenants import selectors
-from tenants.services import tenant_suspend
+from tenants import cache, selectors
+from tenants.services import tenant_provision, tenant_suspend
 from tests.helpers import TENANT_A, TENANT_B, log_queries
 
 pytestmark = pytest.mark.usefixtures("tenant_db")
@@ -104,3 +104,61 @@ def test_an_unreachable_registry_is_503_with_retry_after(monkeypatch):
     response = get("/api/v1/ping", "wx00000000000000d4")
     assert_error(response, 503, "service_unavailable")
     assert response["Retry-After"] == "5"
+
+
+# --- Unknown AppIDs (issue 12.11): a negative cache, and the anonymous rate per client address ---------------
+
+UNKNOWN = [f"wx00000000000e{index:04x}" for index in range(12)]
+
+
+def ping_from(address, app_id):
+    return Client(REMOTE_ADDR=address).get("/api/v1/ping", headers={"X-AppID": app_id})
+
+
+@pytest.fixture
+def anon_rate(settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "5/min"}
+    cache.clear_local()
+
+
+def test_made_up_app_ids_cost_a_query_each_only_up_to_the_anonymous_rate_per_address(anon_rate):
+    with log_queries(["default"]) as log:
+        statuses = [ping_from("198.51.100.7", app_id).status_code for app_id in UNKNOWN]
+    assert statuses == [404] * 5 + [429] * 7
+    assert len(log.for_alias("default")) == 5  # a refused one is refused before the control database
+    refused = ping_from("198.51.100.7", "wx00000000000effff")
+    assert_error(refused, 429, "throttled")
+    assert int(refused["Retry-After"]) >= 1
+
+    # Another address has its own budget; a tenant that a cache knows is still served to the first one (one
+    # that no cache knows would need the query the budget withholds: 429 until its entry is read for another).
+    assert ping_from("203.0.113.9", "wx00000000000effff").status_code == 404
+    assert ping_from("198.51.100.7", TENANT_A).status_code == 429
+    assert ping_from("203.0.113.9", TENANT_A).status_code == 200
+    cache.clear_local()  # another process, which finds the entry in Redis
+    assert ping_from("198.51.100.7", TENANT_A).status_code == 200
+
+
+def test_a_known_tenant_read_from_the_database_gives_its_count_back(anon_rate):
+    for _ in range(8):
+        cache.clear_local()
+        registry_key = cache.entry_key(TENANT_B)
+        cache._redis().delete(registry_key)  # each lookup now reaches the control database
+        assert ping_from("198.51.100.8", TENANT_B).status_code == 200
+    assert [ping_from("198.51.100.8", app_id).status_code for app_id in UNKNOWN[:6]] == [404] * 5 + [429]
+
+
+def test_an_unknown_app_id_asked_again_costs_no_query_and_no_budget(anon_rate):
+    assert ping_from("198.51.100.9", UNKNOWN[0]).status_code == 404
+    with log_queries(["default"]) as log:
+        statuses = [ping_from("198.51.100.9", UNKNOWN[0]).status_code for _ in range(10)]
+    assert statuses == [404] * 10 and log.for_alias("default") == []
+
+
+def test_an_app_id_onboarded_after_its_404_is_served_at_once():
+    app_id = "wx00000000000000e7"
+    assert get("/api/v1/ping", app_id).status_code == 404  # now a negative entry, here and in Redis
+    tenant_provision(app_id=app_id, name="Onboarded")
+    assert get("/api/v1/ping", app_id).json() == {"app_id": app_id}
+    cache.clear_local()  # another process: Redis' negative entry was replaced as well
+    assert get("/api/v1/ping", app_id).json() == {"app_id": app_id}
