@@ -3,8 +3,8 @@
 The fake WeChat server for tests lives in ``wechat.fake_server`` and is not imported here.
 """
 
-from wechat.client import PhoneInfo, SecCheckResult, SessionInfo, WeChatClient, checksession_signature
-from wechat.crypto import decrypt_encrypted_data, verify_signature
+from wechat.client import PhoneInfo, SecCheckResult, SessionInfo, WeChatClient
+from wechat.crypto import decrypt_encrypted_data
 from wechat.exceptions import (
     WeChatAppIdInvalid,
     WeChatArgumentInvalid,
@@ -23,7 +23,6 @@ from wechat.exceptions import (
     WeChatRiskyIp,
     WeChatSceneInvalid,
     WeChatSecretInvalid,
-    WeChatSessionKeyInvalid,
     WeChatSubscribeRefused,
     WeChatTemplateInvalid,
     WeChatTokenInvalid,
@@ -56,14 +55,11 @@ __all__ = [
     "WeChatRiskyIp",
     "WeChatSceneInvalid",
     "WeChatSecretInvalid",
-    "WeChatSessionKeyInvalid",
     "WeChatSubscribeRefused",
     "WeChatTemplateInvalid",
     "WeChatTokenInvalid",
     "WeChatUnavailable",
     "WeChatUserBlocked",
-    "checksession_signature",
     "decrypt_encrypted_data",
     "error_for",
-    "verify_signature",
 ]

@@ -6,8 +6,6 @@ and bodies only; they never appear in log lines or exception messages.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -38,11 +36,6 @@ class PhoneInfo(TypedDict, total=False):
 class SecCheckResult(TypedDict):
     result: dict[str, Any]
     detail: list[dict[str, Any]]
-
-
-def checksession_signature(session_key: str) -> str:
-    """The signature checksession expects: hmac_sha256 keyed by session_key over the empty string."""
-    return hmac.new(session_key.encode(), b"", hashlib.sha256).hexdigest()
 
 
 class WeChatClient:
@@ -132,16 +125,6 @@ class WeChatClient:
         body = {"version": 2, "openid": openid, "scene": scene, "content": content}
         payload = self._call("POST", "/wxa/msg_sec_check", params={"access_token": access_token}, body=body)
         return {"result": _required(payload, "result", "/wxa/msg_sec_check"), "detail": payload.get("detail", [])}
-
-    def check_session(self, access_token: str, *, openid: str, session_key: str) -> None:
-        """Raise WeChatSessionKeyInvalid unless session_key is still the valid one for openid."""
-        params = {
-            "access_token": access_token,
-            "openid": openid,
-            "signature": checksession_signature(session_key),
-            "sig_method": "hmac_sha256",
-        }
-        self._call("GET", "/wxa/checksession", params=params)
 
     def _call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None

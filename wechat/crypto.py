@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -62,11 +60,3 @@ def decrypt_encrypted_data(*, session_key: str, iv: str, encrypted_data: str, ap
     if not isinstance(watermark, dict) or watermark.get("appid") != app_id:
         raise WeChatDecryptError("watermark.appid does not match this AppID")
     return payload
-
-
-def verify_signature(*, raw_data: str, session_key: str, signature: str) -> bool:
-    """True when signature == sha1(raw_data + session_key), compared in constant time."""
-    # sha1 is WeChat's choice for this signature, not ours.
-    expected = hashlib.sha1((raw_data + session_key).encode()).hexdigest()  # noqa: S324
-    # Bytes: compare_digest refuses non-ASCII str, and the signature comes from the client.
-    return hmac.compare_digest(expected.encode(), signature.lower().encode())

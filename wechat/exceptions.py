@@ -61,10 +61,6 @@ class WeChatTokenInvalid(WeChatError):
     """40001/40014/42001: the access_token is not the latest, malformed or expired; refresh and retry once."""
 
 
-class WeChatSessionKeyInvalid(WeChatError):
-    """87009: checksession says the stored session_key is no longer valid."""
-
-
 class WeChatSubscribeRefused(WeChatError):
     """43101: the user refused, or has no one-time subscription left for this template."""
 
@@ -138,7 +134,6 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     40001: WeChatTokenInvalid,
     40014: WeChatTokenInvalid,
     42001: WeChatTokenInvalid,
-    87009: WeChatSessionKeyInvalid,
     43101: WeChatSubscribeRefused,
     40013: WeChatAppIdInvalid,
     40125: WeChatSecretInvalid,

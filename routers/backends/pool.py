@@ -171,14 +171,6 @@ def get_pool(alias: str, settings: PoolSettings) -> QueuePool:
         return _pools[alias]
 
 
-def pool_status() -> dict[str, dict[str, int]]:
-    """Per alias: connections checked out and held by this process (for tests and debugging)."""
-    return {
-        alias: {"checked_out": pool.checkedout(), "held": pool.checkedout() + pool.checkedin()}
-        for alias, pool in _pools.items()
-    }
-
-
 def release_pooled_connections(wrappers: Iterable[Any] | None = None) -> list[str]:
     """Hand this thread's (greenlet's) pooled connections back to their pools, outside a transaction; the aliases.
 

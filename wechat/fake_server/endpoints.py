@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 import time
 import uuid
@@ -193,20 +191,6 @@ def msg_sec_check(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     return {**OK, "result": result, "detail": [detail], "trace_id": uuid.uuid4().hex}
 
 
-def checksession(state: FakeState, request: FakeRequest) -> dict[str, Any]:
-    """checksession: the signature must be hmac_sha256(latest session_key, "")."""
-    app = _authorized_app(state, request)
-    query = request.query
-    session_key = state.session_keys.get((app.app_id, query.get("openid", "")))
-    if session_key is None or query.get("sig_method") != "hmac_sha256":
-        raise FakeError(87009, "invalid signature")
-    # Computed here rather than imported from the client, so the fake checks the client instead of echoing it.
-    expected = hmac.new(session_key.encode(), b"", hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), query.get("signature", "").encode()):
-        raise FakeError(87009, "invalid signature")
-    return dict(OK)
-
-
 ROUTES: dict[tuple[str, str], Callable[[FakeState, FakeRequest], dict[str, Any]]] = {
     ("GET", "/sns/jscode2session"): jscode2session,
     ("POST", "/cgi-bin/stable_token"): stable_token,
@@ -214,7 +198,6 @@ ROUTES: dict[tuple[str, str], Callable[[FakeState, FakeRequest], dict[str, Any]]
     ("POST", "/wxa/business/getuserphonenumber"): get_phone_number,
     ("POST", "/cgi-bin/message/subscribe/send"): subscribe_send,
     ("POST", "/wxa/msg_sec_check"): msg_sec_check,
-    ("GET", "/wxa/checksession"): checksession,
 }
 
 

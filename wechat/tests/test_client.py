@@ -164,16 +164,6 @@ def test_msg_sec_check_bad_scene_raises_scene_invalid(client: WeChatClient) -> N
         client.msg_sec_check(token, openid=_login(client), content="hello", scene=9)
 
 
-def test_check_session_accepts_latest_session_key_only(client: WeChatClient) -> None:
-    token, _ = client.fetch_stable_token()
-    old = client.code_to_session("code-carol")
-    client.check_session(token, openid=old["openid"], session_key=old["session_key"])
-    client.code_to_session("code-carol-again")  # another openid: carol's key stays
-    client.check_session(token, openid=old["openid"], session_key=old["session_key"])
-    with pytest.raises(exc.WeChatSessionKeyInvalid):
-        client.check_session(token, openid=old["openid"], session_key="AAAAAAAAAAAAAAAAAAAAAA==")
-
-
 class _RecordingSession(requests.Session):
     def __init__(self) -> None:
         super().__init__()

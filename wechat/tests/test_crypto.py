@@ -1,11 +1,10 @@
 import base64
-import hashlib
 import os
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from wechat.crypto import decrypt_encrypted_data, verify_signature
+from wechat.crypto import decrypt_encrypted_data
 from wechat.exceptions import WeChatDecryptError
 from wechat.fake_server import encrypt_for_tests
 
@@ -70,12 +69,3 @@ def test_wrong_session_key_is_rejected() -> None:
 def test_malformed_inputs_are_rejected(session_key: str, iv: str, encrypted: str) -> None:
     with pytest.raises(WeChatDecryptError):
         decrypt_encrypted_data(session_key=session_key, iv=iv, encrypted_data=encrypted, app_id=APP_ID)
-
-
-def test_signature_of_raw_data_is_verified() -> None:
-    raw_data = '{"nickName":"小明"}'
-    signature = hashlib.sha1((raw_data + SESSION_KEY).encode()).hexdigest()  # noqa: S324 (WeChat's algorithm)
-    assert verify_signature(raw_data=raw_data, session_key=SESSION_KEY, signature=signature)
-    assert verify_signature(raw_data=raw_data, session_key=SESSION_KEY, signature=signature.upper())
-    assert not verify_signature(raw_data=raw_data + " ", session_key=SESSION_KEY, signature=signature)
-    assert not verify_signature(raw_data=raw_data, session_key=SESSION_KEY, signature="签名")

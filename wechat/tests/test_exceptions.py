@@ -27,7 +27,6 @@ ERRCODE_CLASSES = [
     (43104, exc.WeChatOpenIdMismatch),
     (40129, exc.WeChatSceneInvalid),
     (47001, exc.WeChatMalformedRequest),
-    (87009, exc.WeChatSessionKeyInvalid),
 ]
 
 
