@@ -139,3 +139,12 @@ def test_an_anonymous_request_is_counted_once(settings):
     with at(0):
         statuses = [TenantClient(TENANT_A).post("/api/v1/auth/logout").status_code for _ in range(5)]
     assert statuses == [401] * 4 + [429]
+
+
+def test_an_anonymous_request_a_view_lets_through_is_counted_once(settings):
+    """Counted by the authentication, not again by the view's throttles: 4/min lets exactly 4 through."""
+    settings.ROOT_URLCONF = "tests.urls"
+    settings.API_THROTTLE_RATES = {"user": "100/min", "anon": "4/min"}
+    with at(0):
+        statuses = [TenantClient(TENANT_A).get("/test/users/count-api").status_code for _ in range(6)]
+    assert statuses == [200] * 4 + [429] * 2
