@@ -1,9 +1,11 @@
 """The audit trail in Django admin: readable by whoever has console.view_auditentry, editable by no one."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from console.models import AuditEntry
+from tenants.models import registry_environment
 
 
 @admin.register(AuditEntry)
@@ -12,8 +14,12 @@ class AuditEntryAdmin(admin.ModelAdmin):
     # By time with ranges, not date_hierarchy: that needs MySQL's time zone tables, which a server may lack.
     list_filter = ["action", "door", "at"]
     search_fields = ["app_id", "actor", "address"]
-    readonly_fields = ["at", "actor", "actor_id", "action", "app_id", "address", "door", "details"]
+    readonly_fields = ["at", "actor", "actor_id", "action", "app_id", "address", "door", "details", "environment"]
     fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
+        # This environment's entries only, as with the registry's rows (another environment's are not ours).
+        return super().get_queryset(request).filter(environment=registry_environment())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

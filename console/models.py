@@ -3,12 +3,16 @@
 from django.db import models
 from django.utils import timezone
 
+from tenants.models import registry_environment
+
 
 class AuditEntry(models.Model):
     """One lifecycle action that was done: who, what, to which tenant, when, from where, through which door.
 
     Written once and never changed: the admin shows these read-only, and saving an existing entry raises.
     The actor is copied (username and id, no foreign key), so the record outlives the user it names.
+    Like the registry's rows, each entry belongs to the environment that wrote it (the control database is
+    shared with the test environment), and the admin lists only its own environment's.
     """
 
     class Door(models.TextChoices):
@@ -32,6 +36,7 @@ class AuditEntry(models.Model):
     address = models.CharField(max_length=45, blank=True, help_text="Client address (SSH client for a command).")
     door = models.CharField(max_length=16, choices=Door.choices)
     details = models.JSONField(default=dict, blank=True)
+    environment = models.CharField(max_length=32, default=registry_environment, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -298,8 +298,14 @@ def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(admin_clien
         "/admin/tenants/tenant/", {"action": "suspend_selected", "_selected_action": [tenant(TENANT_A).pk]}
     )
     entry = AuditEntry.objects.filter(app_id=TENANT_A, action="suspend").latest("id")
+    assert entry.environment == "test"
+    # Another environment's entry in the shared control database is not this one's to read.
+    AuditEntry.objects.create(
+        actor="prod-operator", action="suspend", app_id=TENANT_A, door="api", environment="master"
+    )
     listing = page(admin_client.get("/admin/console/auditentry/"))
     assert TENANT_A in listing and "platform-admin" in listing
+    assert "prod-operator" not in listing
     assert "/admin/console/auditentry/add/" not in listing
     detail = page(admin_client.get(f"/admin/console/auditentry/{entry.pk}/change/"))
     assert 'name="actor"' not in detail  # shown, not a form field
