@@ -43,6 +43,8 @@ TENANT_APPS = ["accounts", "outbox"]
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
+    # Any error answer that is not JSON yet (an empty 405, DRF's error in a view's HTML or YAML) becomes JSON.
+    "core.error_middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (/static/, and favicon.ico from WHITENOISE_ROOT) from gunicorn itself, before anything asks
     # for a tenant (README, "Static files").

@@ -4,7 +4,7 @@ a path that needs no tenant, so the tenant middleware lets them through to Djang
 
 import pytest
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.test import Client, override_settings
 from django.urls import path
 
@@ -19,7 +19,24 @@ def _raises(exc: Exception):  # noqa: ANN202
     return view
 
 
+def _not_allowed(request: HttpRequest) -> HttpResponse:
+    return HttpResponseNotAllowed(["GET"])
+
+
+def _admin_html_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<p>Locked out</p>", status=429, content_type="text/html; charset=utf-8")
+
+
+def _html_error(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("<p>Teapot</p>", status=418, content_type="text/html")
+    response["Retry-After"] = "7"
+    return response
+
+
 urlpatterns = [
+    path("platform/test/not-allowed", _not_allowed),
+    path("platform/test/html-error", _html_error),
+    path("admin/test/html-page", _admin_html_page),
     *project_urlpatterns,
     path("platform/test/forbidden", _raises(PermissionDenied("not for you"))),
     path("platform/test/suspicious", _raises(SuspiciousOperation("odd"))),
@@ -71,3 +88,27 @@ def test_too_many_form_fields_for_django_is_400_json(client):
 
 def test_an_unknown_path_is_404_json(client):
     assert_error(client.get("/platform/no/such/page"), 404, "not_found")
+
+
+def test_an_empty_405_from_a_plain_view_becomes_json_and_keeps_its_allow_header(client):
+    response = client.post("/platform/test/not-allowed")
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET"
+
+
+def test_an_html_error_outside_the_admin_becomes_json_with_its_status_and_headers(client):
+    response = client.get("/platform/test/html-error")
+    assert_error(response, 418, "client_error")
+    assert response["Retry-After"] == "7"
+
+
+def test_drf_errors_rendered_by_the_docs_and_schema_views_own_renderers_become_json(client):
+    """The docs page renders HTML and the schema YAML, DRF's error answers included; their code is kept."""
+    assert_error(client.post("/api/docs/"), 405, "method_not_allowed")
+    assert_error(client.delete("/api/schema/"), 405, "method_not_allowed")
+
+
+def test_the_admins_own_html_error_pages_are_left_to_the_browser(client):
+    response = client.get("/admin/test/html-page")
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
