@@ -5,11 +5,16 @@ miniplex.E001: a secret key written in this repository (the debug and test defau
 database is not on this machine. The keys are public; a deployment whose databases others can reach (the
 test environment shares the control database with production) needs keys of its own.
 miniplex.E002: TENANT_ENVIRONMENT is not a plain name.
+miniplex.E003: an app is in both CONTROL_APPS and TENANT_APPS, or has models and is in neither (the router would
+not know where its tables live).
+miniplex.E004: a tenant database server named in TENANT_DB_SERVERS lacks its runtime or DDL database, or
+TENANT_DB_DEFAULT_SERVER is not one of them.
 """
 
 import re
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -62,3 +67,51 @@ def environment_name_check(app_configs: Any = None, **kwargs: Any) -> list[Error
             id="miniplex.E002",
         )
     ]
+
+
+@register()
+def app_placement_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    control, tenant = set(settings.CONTROL_APPS), set(settings.TENANT_APPS)
+    errors = [
+        Error(
+            f"app {label!r} is in both CONTROL_APPS and TENANT_APPS.",
+            hint="An app's tables live either in the control database or in every tenant's: pick one list.",
+            id="miniplex.E003",
+        )
+        for label in sorted(control & tenant)
+    ]
+    for config in apps.get_app_configs():
+        if config.label not in control | tenant and any(True for _ in config.get_models()):
+            errors.append(
+                Error(
+                    f"app {config.label!r} has models but is in neither CONTROL_APPS nor TENANT_APPS.",
+                    hint="Add it to CONTROL_APPS (platform data) or TENANT_APPS (data of each mini-program).",
+                    id="miniplex.E003",
+                )
+            )
+    return errors
+
+
+@register()
+def tenant_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    from core.tenant_context import tenant_db_alias, tenant_ddl_alias
+
+    errors = [
+        Error(
+            f"tenant database server {server!r} has no {alias!r} database.",
+            hint=f"Set TENANT_DB_{server.upper()}_URL and TENANT_DB_{server.upper()}_DDL_URL.",
+            id="miniplex.E004",
+        )
+        for server in settings.TENANT_DB_SERVER_NAMES
+        for alias in (tenant_db_alias(server), tenant_ddl_alias(server))
+        if alias not in settings.DATABASES
+    ]
+    if settings.TENANT_DB_DEFAULT_SERVER not in settings.TENANT_DB_SERVER_NAMES:
+        errors.append(
+            Error(
+                f"TENANT_DB_DEFAULT_SERVER {settings.TENANT_DB_DEFAULT_SERVER!r} is not one of TENANT_DB_SERVERS.",
+                hint=f"Use one of {list(settings.TENANT_DB_SERVER_NAMES)}.",
+                id="miniplex.E004",
+            )
+        )
+    return errors
