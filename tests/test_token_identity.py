@@ -180,3 +180,21 @@ def test_a_job_queued_before_a_restore_never_reaches_the_user_who_now_has_its_us
     with activate_tenant(tenant_context_for(tenant)), pytest.raises(MiniProgramUser.DoesNotExist):
         job.func(*job.args, **job.kwargs)  # what the worker would run
     assert [sent for sent in wechat.state.messages if sent["touser"] == bob_openid] == []
+
+
+@pytest.mark.slow
+def test_the_same_with_the_commands_an_operator_runs(new_tenant):
+    """drop_tenant and create_tenant as real processes, while this process keeps serving the AppID."""
+    from tests.helpers import run_manage, subprocess_env
+
+    alice = logged_in(new_tenant, "code-alice")
+    assert me(alice)[0] == 200
+    dropped = run_manage("drop_tenant", new_tenant, "--yes")
+    assert dropped.returncode == 0, dropped.stderr
+    env = subprocess_env(APP_SECRET=session_secret(new_tenant))
+    created = run_manage("create_tenant", new_tenant, "--name", "Back again", "--secret-env", "APP_SECRET", env=env)
+    assert created.returncode == 0, created.stderr
+    bob = logged_in(new_tenant, "code-bob")
+    assert me(bob)[1]["id"] == 1
+    status, body = me(alice)
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")
