@@ -2,7 +2,7 @@
 
 Run from the release directory (supervisor does): gunicorn -c deploy/gunicorn.conf.py config.wsgi:application
 
-Order matters under gevent (/shared/NOTES-gevent-mysql.md): this file and post_fork never import Django or the
+Order matters under gevent (docs/connections.md): this file and post_fork never import Django or the
 project, and there is no preload, so each worker imports Django only after gevent's worker has monkey-patched
 the standard library (GeventWorker.init_process patches, then loads the app). The master imports nothing of
 the release either, so a HUP's new workers load the code that `current` points at now.

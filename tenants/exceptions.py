@@ -1,4 +1,4 @@
-"""Errors of tenant resolution and lifecycle, in the JSON shape of DESIGN.md."""
+"""Errors of tenant resolution and lifecycle, in the one JSON error shape (core.exceptions)."""
 
 from core.exceptions import ApplicationError
 

@@ -1,6 +1,6 @@
 """A small client for the WeChat server APIs of one mini-program (one AppID).
 
-API reference: /work/shared/WECHAT.md. The AppSecret, session_key and access_token travel in query strings
+What it relies on of WeChat's APIs: docs/wechat.md. The AppSecret, session_key and access_token travel in query strings
 and bodies only; they never appear in log lines or exception messages.
 """
 

@@ -1,6 +1,6 @@
 """Decrypting the encryptedData of wx.getUserInfo-style APIs and checking rawData signatures.
 
-Algorithm (WECHAT.md): AES-128-CBC, PKCS#7; key, iv and ciphertext base64; signature = sha1(rawData + session_key).
+Algorithm (docs/wechat.md): AES-128-CBC, PKCS#7; key, iv and ciphertext base64; signature = sha1(rawData + session_key).
 """
 
 from __future__ import annotations

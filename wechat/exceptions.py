@@ -1,6 +1,6 @@
 """Errors of WeChat's server APIs, one narrow class per errcode the project reacts to.
 
-Error codes: /work/shared/WECHAT.md (and https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/).
+Error codes: docs/wechat.md (and https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/).
 """
 
 from __future__ import annotations

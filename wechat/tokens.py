@@ -1,6 +1,6 @@
 """The access_token holder: one current stable token per AppID for a whole fleet of processes, kept in Redis.
 
-WeChat's advice (WECHAT.md): one central holder refreshes ahead of expiry and on 40001/42001, and every worker
+WeChat's advice (docs/wechat.md): one central holder refreshes ahead of expiry and on 40001/42001, and every worker
 reads the token from shared storage; processes that refresh on their own overwrite each other's tokens.
 Keys: ``{prefix}:token:{app_id}`` (the token), ``{prefix}:token-lock:{app_id}`` (who refreshes),
 ``{prefix}:force-refresh:{app_id}`` (a rolling day of force refreshes). Tokens are never logged.
@@ -38,7 +38,7 @@ Ready = Callable[["_StoredToken | None"], TypeGuard["_StoredToken"]]
 
 # WeChat renews a stable token 5 minutes before it expires; refreshing then gets the new one.
 REFRESH_MARGIN_SECONDS = 300
-# stable_token with force_refresh=true: at most 20 a day, at least 30 s apart (WECHAT.md).
+# stable_token with force_refresh=true: at most 20 a day, at least 30 s apart (docs/wechat.md).
 FORCE_REFRESH_DAILY_LIMIT = 20
 FORCE_REFRESH_SPACING_SECONDS = 30.0
 _DAY_SECONDS = 86_400

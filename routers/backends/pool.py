@@ -2,7 +2,7 @@
 
 Why: under gevent, Django keeps one connection per greenlet; with CONN_MAX_AGE > 0 each greenlet abandons its
 connection when it ends and MariaDB runs out of connections, and with CONN_MAX_AGE = 0 every request pays a new
-connection (measured: /shared/NOTES-gevent-mysql.md). With a pool, Django still closes at the end of every request
+connection (measured: docs/connections.md). With a pool, Django still closes at the end of every request
 (CONN_MAX_AGE is 0 for pooled aliases), but "close" hands the raw connection back to the pool:
 
 - one owner at a time: a connection is checked out by exactly one DatabaseWrapper until it is closed;

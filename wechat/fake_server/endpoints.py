@@ -1,4 +1,4 @@
-"""The WeChat endpoints the fake server speaks, with WECHAT.md's parameters, bodies and error codes."""
+"""The WeChat endpoints the fake server speaks, with WeChat's parameters, bodies and error codes (docs/wechat.md)."""
 
 from __future__ import annotations
 
