@@ -139,7 +139,7 @@ def wait_until_serving(url: str, *, seconds: float = 30, process: subprocess.Pop
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still booting under load
             time.sleep(0.1)
     raise TimeoutError(f"nothing answers at {url}")
 

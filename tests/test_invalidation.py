@@ -45,3 +45,25 @@ def test_suspend_and_resume_take_effect_in_two_other_processes_within_the_bound(
         resumed_after = seconds_until_all(ports, 200, bound + SLACK_SECONDS)
     print(f"suspend seen by both processes after {suspended_after:.2f}s, resume after {resumed_after:.2f}s")
     assert suspended_after <= bound + SLACK_SECONDS
+
+
+@pytest.mark.slow
+def test_a_suspend_while_redis_is_unreachable_is_refused_and_the_tenant_stays_served_until_a_real_one():
+    """Issue 12.6: the row used to commit, the command failed, and the stale entry served the tenant for 300 s."""
+    from tenants.models import Tenant
+
+    bound = settings.TENANT_LOCAL_CACHE_SECONDS
+    port = free_port()
+    before = Tenant.objects.values("status", "version").get(app_id=TENANT_C)
+    with running_server(gunicorn_argv(port), f"http://127.0.0.1:{port}/healthz", subprocess_env()):
+        assert ping(port) == 200
+        refused = run_manage(
+            "suspend_tenant", TENANT_C, env=subprocess_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+        )
+        assert refused.returncode == 1 and "service_unavailable" in refused.stderr
+        assert Tenant.objects.values("status", "version").get(app_id=TENANT_C) == before
+        time.sleep(bound + 0.5)  # past the bound: nothing changed, so nothing may have been seen
+        assert ping(port) == 200
+
+        assert run_manage("suspend_tenant", TENANT_C).returncode == 0
+        seconds_until_all([port], 403, bound + SLACK_SECONDS)
