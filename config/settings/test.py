@@ -7,6 +7,7 @@ production) must be given keys of its own, and refuses to start with the built-i
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -62,3 +63,9 @@ else:
     # Otherwise base.py's env() names the missing key: "Set the DJANGO_SECRET_KEY environment variable".
 
 from config.settings.base import *  # noqa: E402,F403
+
+# The suite runs from a checkout where collectstatic has not run: WhiteNoise finds the apps' static files
+# itself, as in debug (a deployed test environment runs collectstatic like any deploy). The folder is made
+# here, as debug makes var/, so that WhiteNoise does not warn about a missing one at every start.
+WHITENOISE_USE_FINDERS = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -222,6 +222,7 @@ def test_a_browser_onboards_a_tenant_suspends_it_and_reads_the_api_docs(browsed,
     page.click("button[name=index]")
     # (the admin's message template capitalises the first letter: "Wx...")
     assert f"{NEW_APP_ID} suspended." in page.text_content(".messagelist").lower()
+    assert page.inner_text(f"tr:has-text('{NEW_APP_ID}') .field-status").strip() == "suspended"
     page.screenshot(path=screenshots / "4-tenant-suspended.png", full_page=True)
     wait_for(
         lambda: get(browsed.stack.nginx_port, "/api/v1/ping", NEW_APP_ID).status_code == 403,
