@@ -198,3 +198,18 @@ def test_the_same_with_the_commands_an_operator_runs(new_tenant):
     assert me(bob)[1]["id"] == 1
     status, body = me(alice)
     assert (status, body["error"]["code"]) == (401, "not_authenticated")
+
+
+def test_a_logout_the_database_cannot_record_answers_503_and_changes_nothing():
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    alice = logged_in(TENANT_A, "code-alice")
+    with mock.patch.object(AuthToken.objects, "filter", side_effect=OperationalError(2013, "Lost connection")):
+        response = alice.post("/api/v1/auth/logout")
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "service_unavailable")
+    assert response["Retry-After"]
+    assert me(alice)[0] == 200  # not revoked: the client may log out again
+    assert alice.post("/api/v1/auth/logout").status_code == 204
+    assert me(alice)[0] == 401
