@@ -371,6 +371,15 @@ HEADER_PROBES: dict[str, bytes] = {
     "Bearer on the schema": request_bytes("GET", "/api/schema/", headers=[("Authorization", "Bearer abc")]),
     "Bearer on the docs": request_bytes("GET", "/api/docs/", headers=[("Authorization", "Bearer abc")]),
     "a direct request for nginx's internal error page": request_bytes("GET", "/.miniplex-error/bad_request"),
+    "POST to the docs page": request_bytes("POST", "/api/docs/", headers=[("Content-Length", "0")]),
+    "OPTIONS on the docs page": request_bytes("OPTIONS", "/api/docs/"),
+    "DELETE on the schema": request_bytes("DELETE", "/api/schema/"),
+    "POST to a static file": request_bytes("POST", "/static/admin/css/base.css", headers=[("Content-Length", "0")]),
+    "POST to the favicon": request_bytes("POST", "/favicon.ico", headers=[("Content-Length", "0")]),
+    "a browser's Accept on an API error": request_bytes(
+        "GET", "/api/v1/me", headers=[*TENANT, ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")]
+    ),
+    "an unknown path with a browser's Accept": request_bytes("GET", "/nowhere", headers=[("Accept", "text/html")]),
 }
 
 BODY_PROBES: dict[str, bytes] = {
