@@ -213,3 +213,23 @@ def test_a_logout_the_database_cannot_record_answers_503_and_changes_nothing():
     assert me(alice)[0] == 200  # not revoked: the client may log out again
     assert alice.post("/api/v1/auth/logout").status_code == 204
     assert me(alice)[0] == 401
+
+
+def test_me_costs_one_query_and_one_redis_round_trip_the_throttles():
+    from unittest import mock
+
+    import redis
+    from redis.client import Pipeline
+
+    alice = logged_in(TENANT_A, "code-alice")
+    assert me(alice)[0] == 200  # the registry's entry and generation are read now, not on the next request
+    alias = tenant_context_for(Tenant.objects.get(app_id=TENANT_A)).db_alias
+    plain_command, pipeline_execute = redis.Redis.execute_command, Pipeline.execute
+    with (
+        log_queries([alias]) as log,
+        mock.patch.object(redis.Redis, "execute_command", autospec=True, side_effect=plain_command) as plain,
+        mock.patch.object(Pipeline, "execute", autospec=True, side_effect=pipeline_execute) as pipelined,
+    ):
+        assert me(alice)[0] == 200
+    assert len(log.for_alias(alias)) == 1
+    assert (plain.call_count, pipelined.call_count) == (0, 1)
