@@ -57,10 +57,12 @@ class UnknownAppIdThrottle(TenantRateThrottle):
         return loaded
 
     def _give_back(self) -> None:
+        if getattr(self, "current", None) is None:
+            return  # nothing was counted (Redis did not answer; the throttle let the lookup through)
         try:
             self.cache.decr(f"{self.key}:{int(self.now // self.duration)}")
-        except (ValueError, AttributeError, ConnectionInterrupted, RedisError):
-            pass  # not counted in the first place (Redis down); or the count stays, a little less budget
+        except (ValueError, TypeError, ConnectionInterrupted, RedisError):
+            pass  # the count stays: a little less budget for this address, never an error for the request
 
 
 def _unknown_app_id_guard(request: HttpRequest) -> Callable[[Callable[[], Loaded]], Loaded]:
