@@ -14,10 +14,7 @@ CODE = "login_locked"
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials: Any) -> HttpResponse:
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    message = (
-        f"Too many failed logins for this user from this address: try again in {seconds // 60} minutes, "
-        "or ask a platform admin to unlock it."
-    )
+    message = f"Too many failed logins: try again in {seconds // 60} minutes, or ask a platform admin to unlock it."
     if "application/json" in request.headers.get("Accept", ""):
         response: HttpResponse = JsonResponse({"error": {"code": CODE, "message": message}}, status=429)
     else:

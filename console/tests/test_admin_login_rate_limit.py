@@ -69,3 +69,13 @@ def test_a_platform_admin_unlocks_a_user_with_the_reset_command(users):
     fail_until_locked("ops-ann")
     call_command("axes_reset_username", "ops-ann")
     assert login("ops-ann", PASSWORD).status_code == 302
+
+
+def test_one_address_trying_many_usernames_is_locked_at_the_address_limit(users, settings):
+    settings.ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    answers = [login(f"someone-{n}", "wrong").status_code for n in range(8)]  # 1 guess each: no pair near its limit
+    assert answers == [200] * 7 + [429]
+    assert login("ops-bob", PASSWORD).status_code == 429  # the address is locked, whoever logs in from it
+    assert login("ops-bob", PASSWORD, address="198.51.100.20").status_code == 302  # elsewhere: unaffected
+    call_command("axes_reset_ip", "192.0.2.10")
+    assert login("ops-bob", PASSWORD).status_code == 302
