@@ -201,8 +201,10 @@ SPECTACULAR_SETTINGS = {
 # from the same address still log in. The address is the one the throttles use (TRUSTED_PROXY_COUNT).
 # Unlock: `manage.py axes_reset_username NAME`, `axes_reset_ip ADDRESS` or `axes_reset`.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The database handler, plus a wider count per address over all usernames (console.login_limit).
+AXES_HANDLER = "console.login_limit.LoginLimitHandler"
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("ADMIN_LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
