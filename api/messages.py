@@ -1,6 +1,6 @@
 """POST /api/v1/messages/subscribe: queue a subscribe message to the logged-in user."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -8,7 +8,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.messaging import subscribe_message_enqueue
-from api.serializers import StrictCharField
+from api.serializers import NO_NUL_PATTERN, StrictCharField
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {
+            "type": "object",
+            "properties": {"value": {"type": "string", "maxLength": 200, "pattern": NO_NUL_PATTERN}},
+            "required": ["value"],
+            "additionalProperties": False,
+        },
+    }
+)
+class TemplateDataField(serializers.DictField):
+    """The template's data; its schema is written out, as validate_data below allows only {"value": ...}."""
 
 
 class SubscribeMessageApi(APIView):
@@ -18,7 +34,7 @@ class SubscribeMessageApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         template_id = StrictCharField(max_length=128)
-        data = serializers.DictField(
+        data = TemplateDataField(
             child=serializers.DictField(child=StrictCharField(max_length=200, allow_blank=True)),
             allow_empty=False,
             help_text='WeChat\'s shape: {"thing1": {"value": "..."}, ...}',

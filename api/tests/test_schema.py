@@ -1,6 +1,7 @@
 """The OpenAPI schema tells the truth, its pages need no tenant, and tiny odd requests are 400s, not 500s."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -210,7 +211,7 @@ def test_an_avatar_url_of_up_to_512_characters_the_schema_allows_is_accepted(ali
     field = schema["components"]["schemas"]["PatchedMeInput"]["properties"]["avatar_url"]
     assert {"type": "string", "maxLength": 0} in field["oneOf"]  # blank clears it
     url_schema = next(option for option in field["oneOf"] if option["maxLength"])
-    assert url_schema["maxLength"] == 512 and url_schema["pattern"] == HTTP_URL_PATTERN
+    assert url_schema["maxLength"] == 512 and url_schema["pattern"] == HTTP_URL_PATTERN.replace(r"\x00", r"\u0000")
     # 511 characters with a host name longer than DNS allows: Django's URLValidator refused it.
     url = "https://" + "a" * 499 + ".com"
     assert len(url) == 511
@@ -228,6 +229,18 @@ def test_a_nickname_that_is_not_a_string_is_400_and_nothing_is_stored(alice, val
     error = assert_error(alice.patch("/api/v1/me", {"nickname": value}), 400, "invalid")
     assert error["fields"]["nickname"] == ["Must be a string."]
     assert alice.get("/api/v1/me").json()["nickname"] == "before"
+
+
+def test_what_the_schema_says_of_strings_is_what_the_api_refuses(alice):
+    code = openapi()["components"]["schemas"]["LoginInput"]["properties"]["code"]
+    pattern = code["pattern"].replace(r"\u0000", r"\x00")
+    assert re.search(pattern, "code-x")
+    for blank_or_nul in ("   ", "a\x00b"):
+        assert not re.search(pattern, blank_or_nul)
+        error = assert_error(alice.post("/api/v1/auth/login", {"code": blank_or_nul}), 400, "invalid")
+        assert "code" in error["fields"]
+    assert "nickname" in assert_error(alice.patch("/api/v1/me", {"nickname": "a\x00"}), 400, "invalid")["fields"]
+    assert alice.patch("/api/v1/me", {"nickname": ""}).status_code == 200
 
 
 def test_a_login_code_that_is_not_a_string_is_400_invalid():
