@@ -35,7 +35,6 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
         before_send=prepare_event,
         before_breadcrumb=scrub_breadcrumb,
     )
-    _report_jobs_that_rq_will_not_retry()
 
 
 # A key is secret when its lower-cased name contains one of these: AppSecrets (`app_secret`, `secret`), tokens
@@ -115,30 +114,3 @@ def tag_tenant(app_id: str, *, request_id: str | None = None) -> None:
     scope.set_tag(TENANT_TAG, app_id)
     if request_id is not None:
         scope.set_tag(REQUEST_ID_TAG, request_id)
-
-
-def _report_jobs_that_rq_will_not_retry() -> None:
-    """Make the RQ integration report every job failure that rq will not retry.
-
-    sentry-sdk's RqIntegration reports a failed job only when `job.retries_left` is 0, but rq itself decides by
-    `job.should_retry`, which TenantJob answers False for a permanent error (a bug, a refused tenant) while
-    retries are left: such failures would never reach Sentry. For those, the integration sees no retries left.
-    """
-    from rq.worker import BaseWorker
-
-    reporting = BaseWorker.handle_exception  # already wrapped by the integration
-    if getattr(reporting, "miniplex_wrapped", False):
-        return
-
-    def handle_exception(self: BaseWorker, job: Any, *exc_info: Any, **kwargs: Any) -> Any:
-        retries_left = getattr(job, "retries_left", None)
-        if not retries_left or job.should_retry:
-            return reporting(self, job, *exc_info, **kwargs)
-        job.retries_left = 0
-        try:
-            return reporting(self, job, *exc_info, **kwargs)
-        finally:
-            job.retries_left = retries_left
-
-    handle_exception.miniplex_wrapped = True  # type: ignore[attr-defined]
-    BaseWorker.handle_exception = handle_exception  # type: ignore[method-assign]

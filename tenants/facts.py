@@ -51,16 +51,6 @@ def _database_facts(tenant: Tenant) -> tuple[int, int]:
 
 
 def _job_counts(app_id: str) -> tuple[int, int]:
-    from rq.registry import FailedJobRegistry
+    from tenants.jobs import tenant_job_counts
 
-    from tenants.jobs import TenantJob, get_connection, get_queue
-
-    queue = get_queue()
-    queued = TenantJob.fetch_many(queue.get_job_ids(), connection=get_connection())
-    failed_ids = FailedJobRegistry(queue=queue, job_class=TenantJob).get_job_ids()
-    failed = TenantJob.fetch_many(failed_ids, connection=get_connection())
-    return _count_of(queued, app_id), _count_of(failed, app_id)
-
-
-def _count_of(jobs: list, app_id: str) -> int:
-    return sum(1 for job in jobs if job is not None and job.app_id == app_id)
+    return tenant_job_counts(app_id=app_id)  # the tenant's own job index, not every tenant's jobs

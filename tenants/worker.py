@@ -18,15 +18,13 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import Worker
 
-from core.exceptions import ApplicationError
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs import conf
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import ABANDONED, WORKER_DIED
-from tenants.jobs.job import TenantJob, job_tenant
+from tenants.jobs.job import TenantJob
 from tenants.jobs.relay import outbox_relay_in_maintenance
-from tenants.selectors import tenant_entry_get
 
 
 class TenantWorker(Worker):
@@ -52,22 +50,38 @@ class TenantWorker(Worker):
         return self.job_monitoring_interval + grace
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
-        _warm_tenant_entry(job)
+        _look_up_tenant_before_fork(job)
         super().fork_work_horse(job, queue)
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         """In the work horse: Sentry scope and log lines tagged with the job's tenant; connections closed after."""
         app_id = getattr(job, "app_id", None) or "-"
         with sentry_sdk.isolation_scope() as scope:
-            # rq's Sentry integration reports a failed job after TenantJob.perform has reset the tenant.
+            # rq's Sentry integration reports a failed job after TenantJob.perform has returned.
             tag_tenant(app_id)
             scope.set_tag("job_id", job.id)
-            # Only for rq's own log lines around the job; TenantJob.perform decides whether the job may run.
-            with activate_tenant(_tenant_for_log_lines(job)):
+            # Active around rq's own log lines of the job too; TenantJob.perform runs in it, or refuses the job.
+            with activate_tenant(_tenant_or_none(job)):
                 try:
                     return super().perform_job(job, queue, execution)
                 finally:
                     connections.close_all()
+
+    def handle_exception(self, job: Job, *exc_info: Any, **kwargs: Any) -> None:
+        """Lets rq's Sentry integration report every failure that rq will not retry.
+
+        The integration (which wraps rq's Worker.handle_exception when Sentry starts) reports a failed job only
+        when `job.retries_left` is 0, while rq decides by `job.should_retry`, which TenantJob answers False for a
+        permanent error (a bug, a refused tenant) with retries left: for those it is shown no retries left.
+        """
+        retries_left = getattr(job, "retries_left", None)
+        if not retries_left or job.should_retry:
+            return super().handle_exception(job, *exc_info, **kwargs)
+        job.retries_left = 0
+        try:
+            return super().handle_exception(job, *exc_info, **kwargs)
+        finally:
+            job.retries_left = retries_left
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -80,28 +94,28 @@ class TenantWorker(Worker):
             job.record_crash(WORKER_DIED, f"the process running the job died (wait status {ret_val})")
 
 
-def _warm_tenant_entry(job: Job) -> None:
-    """In the worker, before it forks: the job's registry entry, so the work horse inherits it in memory.
+def _look_up_tenant_before_fork(job: Job) -> None:
+    """In the worker, before it forks: the job's tenant (or its refusal), memoised on the job (TenantJob.tenant).
 
-    Otherwise every horse, a new process, finds its tenant through Redis on a connection of its own: a fork
-    and a lookup cost about 18 ms against 3 ms (benchmarks/, `python -m benchmarks.jobs forkcost`).
+    The work horse inherits the job object with its answer, so it asks neither Redis nor the control database
+    on a connection of its own (benchmarks/: `python -m benchmarks.jobs forkcost`).
     """
-    if not isinstance(job, TenantJob) or job.is_platform or not job.app_id:
+    if not isinstance(job, TenantJob):
         return
     try:
-        tenant_entry_get(app_id=job.app_id)
-    except (ApplicationError, DatabaseError):
-        pass  # the horse looks it up again and fails the job with the reason
+        job.tenant()
+    except (JobTenantRefused, DatabaseError):
+        pass  # the refusal is remembered and fails the job in the horse; a database error is asked again there
     finally:
         # A connection opened here must not be shared with the horse (its close would end the worker's too).
         connections.close_all()
 
 
-def _tenant_for_log_lines(job: Job) -> TenantContext | None:
+def _tenant_or_none(job: Job) -> TenantContext | None:
     if not isinstance(job, TenantJob):
         return None
     try:
-        return job_tenant(job)
+        return job.tenant()
     except (JobTenantRefused, DatabaseError):
         return None  # TenantJob.perform raises it again, where it fails the job
 

@@ -59,8 +59,14 @@ def context(app_id: str) -> TenantContext:
 
 @pytest.fixture(autouse=True)
 def empty_outboxes(tenant_db: None, queue_name: str) -> Iterator[None]:
-    """Every test on a queue of its own; afterwards no outbox record or mark is left for the next test."""
+    """Every test on a queue of its own, with empty outboxes and no mark (other tests leave the records of jobs
+    pushed at their commit, for a sweep that is not run between tests)."""
+    _empty_outboxes()
     yield
+    _empty_outboxes()
+
+
+def _empty_outboxes() -> None:
     for app_id in SESSION_TENANTS:
         with activate_tenant(context(app_id)):
             OutboxJob.objects.all().delete()

@@ -19,6 +19,7 @@ from tenants.jobs.selectors import (
     job_get_for_tenant,
     job_state_get,
     platform_job_state_get,
+    tenant_job_counts,
 )
 from tenants.jobs.services import failed_job_requeue, failed_jobs_requeue
 
@@ -38,6 +39,7 @@ __all__ = [
     "get_queue",
     "jobs_purge_for_tenant",
     "platform_job_state_get",
+    "tenant_job_counts",
     "job_get_for_tenant",
     "job_state_get",
 ]

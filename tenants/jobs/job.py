@@ -1,13 +1,14 @@
 """TenantJob: every Miniplex job runs in its own tenant's context, or refuses to run at all."""
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from redis.exceptions import RedisError
 from rq.job import Job
 
 from core.exceptions import ApplicationError
-from core.tenant_context import TenantContext, activate_tenant
+from core.tenant_context import TenantContext, activate_tenant, get_current_tenant
 from tenants import cache as registry_cache
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import CRASH_CODES, crash_record, failure_record, is_temporary
@@ -43,9 +44,34 @@ class TenantJob(Job):
     def failure(self) -> dict[str, Any] | None:
         return self.meta.get(META_FAILURE)
 
+    # The job's tenant, or the refusal, once looked up (tenant()): in a worker, before it forks, so the work
+    # horse inherits the answer with the job and asks nobody again.
+    _tenant_answer: TenantContext | JobTenantRefused | None = None
+    _tenant_known: bool = False
+
+    def tenant(self) -> TenantContext | None:
+        """The tenant this job must run in (None for a platform job); JobTenantRefused when it may not run.
+
+        Looked up once per job object, refusal included; a database error is not remembered (the next
+        attempt asks again, and the job is retried as for any temporary error).
+        """
+        if not self._tenant_known:
+            try:
+                self._tenant_answer = _resolve_job_tenant(self)
+            except JobTenantRefused as refused:
+                self._tenant_answer = refused
+            self._tenant_known = True
+        if isinstance(self._tenant_answer, JobTenantRefused):
+            raise self._tenant_answer
+        return self._tenant_answer
+
     def perform(self) -> Any:
         try:
-            with activate_tenant(job_tenant(self)):
+            tenant = self.tenant()
+            # In a TenantWorker's horse the tenant is active already (for rq's log lines around the job);
+            # run in-process (the embedded default, a test), the job activates it itself.
+            active = nullcontext() if get_current_tenant() == tenant else activate_tenant(tenant)
+            with active:
                 return super().perform()
         except JobTenantRefused as error:
             self.record_failure(failure_record(error, retryable=False), retryable=False)
@@ -82,8 +108,7 @@ class TenantJob(Job):
         return super().get_retry_interval()
 
 
-def job_tenant(job: TenantJob) -> TenantContext | None:
-    """The tenant a job must run in (None for a platform job); JobTenantRefused when it may not run."""
+def _resolve_job_tenant(job: TenantJob) -> TenantContext | None:
     if job.is_platform:
         return None
     app_id = job.app_id

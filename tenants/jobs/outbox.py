@@ -30,6 +30,7 @@ from rq.exceptions import DuplicateJobError
 
 from core.tenant_context import TenantContext, TenantNotActive, activate_tenant, get_current_tenant
 from tenants.jobs import conf
+from tenants.jobs.index import index_add
 from tenants.jobs.job import META_APP_ID, META_PLATFORM
 from tenants.jobs.queue import get_queue
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
@@ -43,12 +44,13 @@ JobFunction = Callable[..., Any] | str
 def enqueue(func: JobFunction, *args: Any, platform: bool = False, **kwargs: Any) -> str:
     """Run func(*args, **kwargs) in a worker, in the active tenant, once the tenant database commits.
 
-    The job's record is written now, in the caller's transaction on the tenant's database, and pushed to
-    the queue when that transaction commits (at once in autocommit): if it rolls back, the record goes
-    with it and the id never exists. Returns the job's id at once, so an API can answer it. With no active
-    tenant this raises TenantNotActive, unless `platform=True` says it is a job of the platform (it then
-    runs with no tenant, and its record is in the control database). `platform` is never passed on to func.
-    Arguments must be JSON data (TypeError here otherwise), the function importable by its dotted path.
+    In a transaction on the tenant's database, the job's record is written in it and the job pushed to the
+    queue when it commits: if it rolls back, the record goes with it and the id never exists. In autocommit
+    the job is pushed at once (and recorded only if Redis refuses it). Returns the job's id at once, so an
+    API can answer it. With no active tenant this raises TenantNotActive, unless `platform=True` says it is
+    a job of the platform (it then runs with no tenant, and its record is in the control database).
+    `platform` is never passed on to func. Arguments must be JSON data (TypeError here otherwise), the
+    function importable by its dotted path.
     """
     tenant = get_current_tenant()
     if platform:
@@ -141,6 +143,8 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
     behaves the same whichever of them pushes it.
     """
     data = json.loads(payload)
+    # Indexed first: a job on the queue is always found among its tenant's (tenants.jobs.index).
+    index_add(app_id=data["meta"].get(META_APP_ID), job_id=job_id)
     try:
         get_queue(data["queue"]).enqueue_call(
             func_name,

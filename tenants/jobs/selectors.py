@@ -12,6 +12,7 @@ from rq.registry import FailedJobRegistry
 
 from core.tenant_context import require_current_tenant
 from tenants.jobs.exceptions import JobNotFound
+from tenants.jobs.index import tenant_jobs
 from tenants.jobs.job import TenantJob
 from tenants.jobs.queue import get_connection, get_queue
 
@@ -83,12 +84,23 @@ def _state_of(job: TenantJob) -> JobState:
 
 
 def failed_jobs_list(*, app_id: str | None = None) -> list[FailedJob]:
-    """The failed registry of the shared queue, oldest first; only one tenant's when app_id is given."""
+    """The failed registry of the shared queue, oldest first; only one tenant's when app_id is given.
+
+    One tenant's are read from its own index (tenants.jobs.index), not from every tenant's failed jobs.
+    """
+    if app_id is not None:
+        jobs = [job for job in tenant_jobs(app_id=app_id) if job.get_status(refresh=False) == JobStatus.FAILED]
+        return [_failed(job) for job in jobs]
     queue = get_queue()
     registry = FailedJobRegistry(queue=queue, job_class=TenantJob)
-    jobs = TenantJob.fetch_many(registry.get_job_ids(), connection=queue.connection)
-    failed = [_failed(job) for job in jobs if job is not None]
-    return [job for job in failed if app_id is None or job.app_id == app_id]
+    found = TenantJob.fetch_many(registry.get_job_ids(), connection=queue.connection)
+    return [_failed(job) for job in found if job is not None]
+
+
+def tenant_job_counts(*, app_id: str) -> tuple[int, int]:
+    """How many of the tenant's jobs are queued and how many have failed (from its index, nobody else's)."""
+    statuses = [job.get_status(refresh=False) for job in tenant_jobs(app_id=app_id)]
+    return statuses.count(JobStatus.QUEUED), statuses.count(JobStatus.FAILED)
 
 
 def _failed(job: TenantJob) -> FailedJob:

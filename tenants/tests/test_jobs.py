@@ -1,24 +1,42 @@
 """tenants.jobs without worker processes: when a job is enqueued, what it carries, how failures are judged."""
 
+import json
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
+import sentry_sdk
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connections, transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import JobStatus
+from rq.registry import FailedJobRegistry
 from rq.worker import Worker
 
+from core.sentry import sentry_init
 from core.tenant_context import TenantNotActive, activate_tenant
 from tenants import cache as registry_cache
-from tenants.jobs import JobNotFound, JobTenantRefused, TenantJob, enqueue, get_queue, job_state_get
+from tenants.jobs import (
+    JobNotFound,
+    JobTenantRefused,
+    TenantJob,
+    enqueue,
+    failed_jobs_list,
+    get_connection,
+    get_queue,
+    job_state_get,
+    jobs_purge_for_tenant,
+    tenant_job_counts,
+)
 from tenants.jobs.failures import ABANDONED, failure_record, is_temporary
+from tenants.jobs.index import index_key
 from tenants.models import Tenant
-from tenants.selectors import tenant_context_for, tenant_entry_get
+from tenants.selectors import tenant_context_for, tenant_entry_get, tenant_resolve
 from tenants.services import tenant_resume, tenant_suspend
 from tenants.worker import TenantWorker
+from tests.e2e.sentry_stub import SentryStub, sentry_stub
 from tests.helpers import TENANT_A, TENANT_B, TENANT_C
-from tests.job_functions import platform_job, record_database
+from tests.job_functions import fail_for_good, platform_job, record_database
 from tests.workers import fetch, registries_holding
 from wechat import WeChatBusy, WeChatSubscribeRefused, WeChatUnavailable
 
@@ -146,17 +164,68 @@ def test_failed_jobs_refuses_an_ambiguous_requeue():
 
 
 def test_the_worker_finds_a_jobs_tenant_before_forking_and_keeps_no_connection_for_the_horse(tenant_a):
-    """The horse inherits its tenant's registry entry instead of asking Redis on a new connection per job."""
+    """The horse inherits its job's tenant with the job instead of asking Redis on a new connection per job."""
     with activate_tenant(tenant_a):
         job_id = enqueue(record_database, "warm")
     registry_cache.clear_local()
     connections.close_all()
+    job = fetch(job_id)
     with mock.patch.object(Worker, "fork_work_horse") as rq_fork:
-        TenantWorker([get_queue()], connection=get_queue().connection).fork_work_horse(fetch(job_id), get_queue())
+        TenantWorker([get_queue()], connection=get_queue().connection).fork_work_horse(job, get_queue())
     rq_fork.assert_called_once()
-    assert registry_cache.local_get(TENANT_A) == (True, tenant_entry_get(app_id=TENANT_A))
     assert registry_cache.local_get(TENANT_B) == (False, None)  # only the job's own tenant
     assert all(connections[alias].connection is None for alias in connections)
+    # The horse (here: this process, after the mocked fork) asks nobody again, and activates nothing twice.
+    with (
+        mock.patch("tenants.jobs.job.tenant_resolve", side_effect=AssertionError("looked up again")),
+        activate_tenant(tenant_a),
+        mock.patch("tenants.jobs.job.activate_tenant", side_effect=AssertionError("activated again")),
+    ):
+        assert job.tenant() == tenant_a
+        assert job.perform() == {"app_id": TENANT_A, "database": tenant_a.db_name, "marker": "warm"}
+
+
+def test_a_refusal_is_looked_up_once_before_the_fork_and_fails_the_job_in_the_horse():
+    tenant_c = tenant_context_for(tenant_suspend(app_id=TENANT_C))
+    with activate_tenant(tenant_c):
+        job = fetch(enqueue(record_database, "refused-once"))
+    with mock.patch("tenants.jobs.job.tenant_resolve", wraps=tenant_resolve) as lookups:
+        with mock.patch.object(Worker, "fork_work_horse"):
+            TenantWorker([get_queue()], connection=get_queue().connection).fork_work_horse(job, get_queue())
+        calls = lookups.call_count  # the process's copy, then the registry's own word
+        with pytest.raises(JobTenantRefused, match="suspended"):
+            job.perform()
+        assert lookups.call_count == calls
+    assert fetch(job.id).meta["failure"]["code"] == "tenant_suspended"
+
+
+@pytest.fixture
+def sentry() -> Iterator[SentryStub]:
+    with sentry_stub() as stub:
+        sentry_init(dsn=stub.dsn, environment="test", release="test")
+        try:
+            yield stub
+        finally:
+            sentry_sdk.get_client().close()
+            sentry_sdk.init()  # no DSN: nothing is sent by the tests after this one
+
+
+def test_a_permanent_failure_with_retries_left_reaches_sentry_through_the_tenant_worker(tenant_a, sentry):
+    """rq's Sentry integration reports a failure only with no retries left; TenantJob fails a bug at once."""
+    with activate_tenant(tenant_a):
+        job_id = enqueue(fail_for_good, "sentry")
+    for worker_class, reported in ((Worker, 0), (TenantWorker, 1)):
+        job = fetch(job_id)
+        with pytest.raises(ValueError) as failure:
+            job.perform()
+        job.set_status(JobStatus.FAILED)  # as rq's handle_job_failure leaves it: no retry for a bug
+        assert job.retries_left == 3 and not job.should_retry
+        worker = worker_class([get_queue()], connection=get_queue().connection)
+        worker.handle_exception(job, failure.type, failure.value, failure.tb)
+        sentry_sdk.get_client().flush(timeout=5)
+        events = [event for event in sentry.snapshot() if "a bug in the job" in json.dumps(event)]
+        # rq's own Worker is left as rq made it: core patches nothing of rq's any more.
+        assert len(events) == reported, worker_class
 
 
 def test_a_job_refused_by_this_process_copy_of_the_registry_asks_the_registry_itself_first():
@@ -169,3 +238,44 @@ def test_a_job_refused_by_this_process_copy_of_the_registry_asks_the_registry_it
     registry_cache.local_set(TENANT_C, stale, epoch=registry_cache.local_epoch())
     assert registry_cache.local_get(TENANT_C) == (True, stale)
     assert fetch(job_id).perform() == {"app_id": TENANT_C, "database": tenant_c.db_name, "marker": "after-resume"}
+
+
+def fail(job_id: str) -> None:
+    """Moves a queued job to the failed registry, as a worker would after a permanent failure."""
+    queue = get_queue()
+    job = fetch(job_id)
+    queue.remove(job)
+    job.set_status(JobStatus.FAILED)
+    FailedJobRegistry(queue=queue, job_class=TenantJob).add(job, exc_string="failed by the test")
+
+
+def test_one_tenants_jobs_are_read_from_its_index_without_reading_another_tenants(tenant_a):
+    tenant_b = tenant_context_for(Tenant.objects.get(app_id=TENANT_B))
+    with activate_tenant(tenant_a):
+        own = [enqueue(record_database, f"a-{n}") for n in range(3)]
+    with activate_tenant(tenant_b):
+        others = [enqueue(record_database, f"b-{n}") for n in range(20)]
+    fail(own[0])
+    for job_id in others[:10]:
+        fail(job_id)
+    fetch(own[2]).delete()  # gone from rq (as an expired job is): its id is pruned from the index on reading
+
+    read: list[str] = []
+    real_fetch_many = TenantJob.fetch_many
+
+    def spying(job_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        read.extend(job_ids)
+        return real_fetch_many(job_ids, *args, **kwargs)
+
+    with mock.patch.object(TenantJob, "fetch_many", side_effect=spying):
+        assert [job.id for job in failed_jobs_list(app_id=TENANT_A)] == [own[0]]
+        assert tenant_job_counts(app_id=TENANT_A) == (1, 1)
+        assert set(read) <= set(own)  # not one of TENANT_B's jobs was read
+        assert get_connection().zrange(index_key(TENANT_A), 0, -1) == [own[0].encode(), own[1].encode()]
+        read.clear()
+        assert jobs_purge_for_tenant(app_id=TENANT_A) == 2
+        assert set(read) <= set(own)
+    assert get_connection().exists(index_key(TENANT_A)) == 0
+    assert registries_holding(own[0]) == registries_holding(own[1]) == []
+    assert tenant_job_counts(app_id=TENANT_B) == (10, 10)  # TENANT_B's jobs are all still there
+    assert len(failed_jobs_list(app_id=TENANT_B)) == 10

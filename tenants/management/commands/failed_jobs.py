@@ -60,6 +60,8 @@ class Command(TenantCommand):
 
 
 def _failed(tenant: str | None) -> list[FailedJob]:
+    if tenant is not None and tenant != PLATFORM:
+        return failed_jobs_list(app_id=tenant)  # from the tenant's own index
     jobs = failed_jobs_list()
     return jobs if tenant is None else [job for job in jobs if _tenant_of(job) == tenant]
 
