@@ -15,6 +15,7 @@ from tenants.exceptions import (
     DatabaseNameTaken,
     RetireNotConfirmed,
     TenantExists,
+    TenantNotFound,
     TenantNotReady,
     UnknownDatabaseServer,
 )
@@ -138,7 +139,9 @@ def _announced_change(tenant: Tenant, apply: Callable[[Tenant, int], None]) -> N
     announced: int | None = None
     try:
         with transaction.atomic():
-            row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+            row = Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+            if row is None:
+                raise TenantNotFound()  # dropped meanwhile by another process
             announced = cache.announce(app_id=row.app_id, version=row.version + 1)
             apply(row, announced)
     except BaseException:

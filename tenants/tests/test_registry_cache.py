@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.exceptions import ServiceUnavailable
+from core.tenant_context import activate_tenant
 from tenants import cache, models, selectors
 from tenants.cache import TenantEntry
 from tenants.exceptions import TenantNotFound, TenantSuspended
@@ -162,6 +163,34 @@ def test_an_entry_read_before_a_suspend_committed_is_never_written_back_after_it
     with pytest.raises(TenantSuspended):
         tenant_resolve(app_id=TENANT_B)
     assert raw(TENANT_B)["status"] == Tenant.Status.SUSPENDED and raw(TENANT_B)["v"] == suspended.version
+
+
+def test_a_job_of_a_tenant_suspended_during_such_a_lookup_is_refused_by_the_next_work_horse(monkeypatch):
+    """The worker looks the job's tenant up before forking (tenants.worker); its horse inherits what it found."""
+    from tenants.jobs import JobTenantRefused, enqueue
+    from tests.job_functions import record_database
+    from tests.workers import fetch
+
+    with activate_tenant(tenant_resolve(app_id=TENANT_B)):
+        job_id = enqueue(record_database, "after-the-race")
+    read_the_row = selectors._entry_from_database
+
+    def read_then_suspend(app_id):  # noqa: ANN001, ANN202
+        loaded = read_the_row(app_id)
+        tenant_suspend(app_id=app_id)
+        return loaded
+
+    cache._redis().delete(cache.entry_key(TENANT_B))  # its Redis entry expired: the next lookup reads the row
+    as_another_process()  # a web worker, whose lookup races the suspend
+    monkeypatch.setattr(selectors, "_entry_from_database", read_then_suspend)
+    tenant_entry_get(app_id=TENANT_B)
+    monkeypatch.undo()
+    assert Tenant.objects.get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED
+    as_another_process()  # the rq worker: it looks the tenant up (Redis), forks, and the horse decides
+    tenant_entry_get(app_id=TENANT_B)
+    with pytest.raises(JobTenantRefused) as refused:
+        fetch(job_id).perform()
+    assert refused.value.code == "tenant_suspended"
 
 
 def test_an_older_entry_cannot_replace_a_newer_one_in_redis():
