@@ -1,5 +1,6 @@
-"""The outbox's steady-state cost: tenants.jobs.enqueue (record inserted, pushed on commit, record deleted)
-against today's enqueue before the outbox (pushed on commit, no record), in one run, rounds interleaved.
+"""The outbox's steady-state cost: tenants.jobs.enqueue (in a transaction: its record inserted, the job indexed
+and pushed on commit; in autocommit: indexed and pushed at once) against the enqueue before the outbox (pushed
+on commit, nothing written, no index), in one run, rounds interleaved.
 
     .venv/bin/python -m benchmarks.outbox [--jobs 2000] [--rounds 5]
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,7 +66,7 @@ def measure(jobs: int, rounds: int) -> dict:
     def outbox(n: int) -> None:
         enqueue(noop, n)
 
-    def in_transaction(enqueue_one):  # noqa: ANN001, ANN202
+    def in_transaction(enqueue_one: Callable[[int], None]) -> Callable[[int], None]:
         def run(n: int) -> None:
             with transaction.atomic(using=alias):
                 MiniProgramUser.objects.filter(pk=user.pk).update(nickname=f"n{n}")
@@ -90,7 +92,7 @@ def measure(jobs: int, rounds: int) -> dict:
                 get_queue().empty()
         counted: list[str] = []
 
-        def count(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        def count(execute: Callable[..., object], sql: str, params: object, many: bool, context: object) -> object:
             counted.append(sql)
             return execute(sql, params, many, context)
 
