@@ -40,10 +40,11 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
     """
     app_id = app_id_validate(app_id)
     server = _checked_server(server)
-    tenant = Tenant.objects.filter(app_id=app_id).first()
-    created = tenant is None
-    if created:
-        tenant = Tenant.objects.create(app_id=app_id, name=name, db_server=server, db_name=_checked_db_name(app_id))
+    found = Tenant.objects.filter(app_id=app_id).first()
+    created = found is None
+    tenant = found or Tenant.objects.create(
+        app_id=app_id, name=name, db_server=server, db_name=_checked_db_name(app_id)
+    )
     if not created and tenant.name != name:
         tenant.name = name
         tenant.save(update_fields=["name", "updated_at"])
@@ -172,10 +173,14 @@ def tenant_drop(*, app_id: str) -> None:
     _set_status(tenant, Tenant.Status.SUSPENDED)
     jobs_purge_for_tenant(app_id=tenant.app_id)
     _server_ddl(tenant.db_server).drop_tenant_database(tenant.db_name)
-    _announced_change(tenant, lambda row, version: row.delete())
+    _announced_change(tenant, _delete_row)
     tenant_scope_delete(app_id=app_id)  # throttle counts and anything else cached under the tenant's AppID
     tenant_activity_forget(app_id=app_id)
     logger.info("tenant %s dropped (%s/%s)", app_id, tenant.db_server, tenant.db_name)
+
+
+def _delete_row(row: Tenant, version: int) -> None:
+    row.delete()  # the announced version lives on in the tombstone, and in the negative entry after it
 
 
 def tenant_retire(*, app_id: str, confirm_app_id: str) -> None:
