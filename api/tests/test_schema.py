@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+import sentry_sdk
 from django.contrib.auth.models import User
 from django.test import Client
 from knox.models import AuthToken
@@ -11,6 +12,7 @@ from knox.models import AuthToken
 from api.parsers import MAX_DEPTH
 from api.serializers import HTTP_URL_PATTERN
 from api.tests.conftest import TenantClient
+from core.tests.test_sentry_scrubbing import sent_events, sentry  # noqa: F401 (a fixture)
 from tests.helpers import TENANT_A
 
 pytestmark = pytest.mark.usefixtures("wechat")
@@ -63,6 +65,19 @@ def test_a_thousand_nested_brackets_are_a_400_parse_error_not_a_500():
     assert_error(
         TenantClient(TENANT_A).post("/api/v1/auth/login", closed, content_type="application/json"), 400, "parse_error"
     )
+
+
+def test_the_nested_brackets_send_no_sentry_event(sentry, monkeypatch):  # noqa: F811 (the fixture)
+    response = TenantClient(TENANT_A).post("/api/v1/auth/login", "[" * 1000, content_type="application/json")
+    assert_error(response, 400, "parse_error")
+    sentry_sdk.get_client().flush(timeout=5)
+    assert [event for event in sentry.snapshot() if "exception" in event] == []
+    # The stand-in does receive a real failure's event (so the empty list above means something).
+    monkeypatch.setattr("api.auth.user_login", lambda **kwargs: 1 / 0)
+    client = TenantClient(TENANT_A)
+    client.client = Client(raise_request_exception=False)
+    assert client.login("code-x").status_code == 500
+    assert len(sent_events(sentry)) == 1
 
 
 def test_json_deeper_than_the_limit_is_refused_and_the_limit_itself_passes_the_parser():
