@@ -60,13 +60,13 @@ def timing(ids: list[str]) -> dict:
     for job in found:
         status = getattr(job.get_status(), "value", str(job.get_status()))
         statuses[status] = statuses.get(status, 0) + 1
-    finished = [job for job in found if job.started_at and job.ended_at]
-    if not finished:
+    spans = [(job.started_at, job.ended_at) for job in found if job.started_at and job.ended_at]
+    if not spans:
         return {"statuses": statuses, "jobs": 0, "seconds": 0.0, "jobs_per_second": 0.0}
-    first = min(job.started_at for job in finished)
-    last = max(job.ended_at for job in finished)
+    first = min(started for started, _ in spans)
+    last = max(ended for _, ended in spans)
     seconds = max((last - first).total_seconds(), 1e-6)
-    return {"statuses": statuses, "jobs": len(finished), "seconds": seconds, "jobs_per_second": len(finished) / seconds}
+    return {"statuses": statuses, "jobs": len(spans), "seconds": seconds, "jobs_per_second": len(spans) / seconds}
 
 
 def fork_cost(app_id: str, count: int) -> dict[str, float]:

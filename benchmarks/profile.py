@@ -49,7 +49,7 @@ def _issue_token(app_id: str) -> str:
     from tenants.selectors import tenant_resolve
 
     with activate_tenant(tenant_resolve(app_id=app_id)):
-        return token_issue(user=MiniProgramUser.objects.order_by("id").first())
+        return token_issue(user=MiniProgramUser.objects.earliest("id"))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,10 @@ def machine_info() -> dict:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     meminfo = Path("/proc/meminfo").read_text()
-    mem_kib = int(re.search(r"^MemTotal:\s+(\d+)", meminfo, re.MULTILINE).group(1))
+    mem_total = re.search(r"^MemTotal:\s+(\d+)", meminfo, re.MULTILINE)
+    if mem_total is None:
+        raise RuntimeError("/proc/meminfo names no MemTotal")
+    mem_kib = int(mem_total.group(1))
     import redis
 
     return {
@@ -149,7 +152,7 @@ def _target(target: str, value: float | None, detail: str, minimum: float, *, at
 
 
 def _rps_detail(top: dict | None, bottom: dict | None) -> str:
-    return f"{_fmt(top and top['rps'], 0)} / {_fmt(bottom and bottom['rps'], 0)} req/s"
+    return f"{_fmt(top['rps'] if top else None, 0)} / {_fmt(bottom['rps'] if bottom else None, 0)} req/s"
 
 
 def _tenancy_targets(data: dict) -> list[dict]:
@@ -187,7 +190,7 @@ def _tail_targets(data: dict) -> list[dict]:
         for tool in ("wrk", "ab -t"):
             run = _reference(data, label) if tool == "wrk" else _pick(data, label, tool)
             value = run["p99_ms"] / run["p50_ms"] if run and run["p50_ms"] else None
-            detail = f"p50 {_fmt(run and run['p50_ms'], 1)} ms, p99 {_fmt(run and run['p99_ms'], 1)} ms" if run else ""
+            detail = f"p50 {_fmt(run['p50_ms'], 1)} ms, p99 {_fmt(run['p99_ms'], 1)} ms" if run else ""
             target = f"p99 <= 3x p50 at {run and run['concurrency']} clients ({label}, {tool})"
             rows.append(_target(target, value, detail, 3.0, at_most=True))
     return rows
@@ -400,7 +403,7 @@ def headline_table(data: dict) -> list[str]:
             cells = []
             for c in levels:
                 wrk, ab = _pick(data, scenario, "wrk", c), _pick(data, scenario, "ab -t", c)
-                cells.append(f"{_fmt(wrk and wrk['rps'], 0)} / {_fmt(ab and ab['rps'], 0)}")
+                cells.append(f"{_fmt(wrk['rps'] if wrk else None, 0)} / {_fmt(ab['rps'] if ab else None, 0)}")
             out.append(f"| {scenario} | " + " | ".join(cells) + " |")
     return [*out, ""]
 
@@ -437,6 +440,8 @@ def rounds_section(data: dict) -> list[str]:
     ]
     for scenario in dict.fromkeys(run["scenario"] for run in rounds):
         ref = _reference(data, scenario)
+        if ref is None:  # never: the scenario is one of the rounds'
+            continue
         runs = _runs(data, group="rounds", scenario=scenario)
         failures = sum(run["failures"].get("non_2xx", 0) + socket_errors(run) for run in runs)
         out.append(
@@ -557,10 +562,10 @@ def connections_section(data: dict) -> list[str]:
             runs = [run for run in matrix if run["stack"] == label]
             served = sum(sum(run["statuses"].values()) for run in runs)
             new = sum(run["extra"].get("mysql_new_connections", 0) for run in runs)
-            rss = max((kib for run in runs for kib in run["extra"].get("worker_rss_kib", [])), default=0)
+            peak_rss = max((kib for run in runs for kib in run["extra"].get("worker_rss_kib", [])), default=0)
             out.append(
                 f"| {label} | {max(run['extra'].get('mysql_peak_connections', 0) for run in runs)} | "
-                f"{1000 * new / max(served, 1):.2f} | {rss / 1024:.0f} |"
+                f"{1000 * new / max(served, 1):.2f} | {peak_rss / 1024:.0f} |"
             )
         out.append("")
     return out
@@ -673,8 +678,9 @@ def charts(data: dict, directory: Path, prefix: str) -> dict[str, str]:
     if tenant_runs:
         made["tenants"] = _save_chart(plt, _tenants_chart(plt, tenant_runs), directory, f"{prefix}-tenants.png")
     matrix = [r for r in data["runs"] if r["group"] == "matrix" and r["tool"] == "wrk"]
-    if matrix:
-        figure = _matrix_chart(plt, matrix, _reference_c(data, matrix))
+    matrix_c = _reference_c(data, matrix)  # None when there is no matrix run
+    if matrix_c is not None:
+        figure = _matrix_chart(plt, matrix, matrix_c)
         made["matrix"] = _save_chart(plt, figure, directory, f"{prefix}-matrix.png")
     return made
 

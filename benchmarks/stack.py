@@ -236,7 +236,8 @@ def wait_until_answers(url: str, *, process: subprocess.Popen, seconds: float = 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:] if log else ""
-            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode}:\n{tail}")
+            argv = process.args if isinstance(process.args, list | tuple) else [process.args]
+            raise RuntimeError(f"{list(argv)[:4]} exited with {process.returncode}:\n{tail}")
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return

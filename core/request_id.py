@@ -50,7 +50,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with bind_request_id(request.headers.get(HEADER)) as request_id:
-            request.request_id = request_id
+            # An attribute of our own for views and the log filter; django-stubs' HttpRequest declares Django's only.
+            request.request_id = request_id  # type: ignore[attr-defined]
             response = self.get_response(request)
         response[HEADER] = request_id
         return response

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from fabric import Connection, task
 from invoke.exceptions import Exit
+from invoke.runners import Result
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT = "/srv/miniplex"
@@ -114,7 +115,7 @@ def status(c: Connection, root: str = ROOT, supervisorctl: str = "supervisorctl"
 
 
 # --- Steps -----------------------------------------------------------------------------------------------
-def _run(c: Connection, command: str, *, warn: bool = False):  # noqa: ANN202 - invoke's Result
+def _run(c: Connection, command: str, *, warn: bool = False) -> Result:
     return c.run(command, hide=True, warn=warn, in_stream=False)
 
 
@@ -138,12 +139,12 @@ def _release_name(source: str) -> str:
 def _pack(source: str) -> bytes:
     """A tar.gz of the committed HEAD (git archive), or of a directory minus EXCLUDED."""
     if not source:
-        archive = subprocess.run(  # noqa: S603
+        git_archive = subprocess.run(  # noqa: S603
             ["git", "-C", str(REPO), "archive", "--format=tar.gz", "HEAD"],  # noqa: S607
             capture_output=True,
             check=True,
         )
-        return archive.stdout
+        return git_archive.stdout
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         archive.add(source, arcname=".", filter=lambda info: None if _excluded(info.name) else info)

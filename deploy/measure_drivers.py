@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.services import (  # noqa: E402
+    PrivateMariaDB,
     get,
     manage,
     private_mariadb,
@@ -50,7 +51,7 @@ def two_sleeps(port: int) -> float:
     return time.monotonic() - started
 
 
-def throughput(port: int, mariadb, seconds: float) -> tuple[float, float]:  # noqa: ANN001
+def throughput(port: int, mariadb: PrivateMariaDB, seconds: float) -> tuple[float, float]:
     spec = {"port": port, "paths": ["/test/users/count"], "app_ids": list(TENANTS), "clients": 50}
     run_load({**spec, "seconds": 2})  # warm-up
     before = mariadb.status("Connections")
@@ -60,7 +61,7 @@ def throughput(port: int, mariadb, seconds: float) -> tuple[float, float]:  # no
     return requests / summary["seconds"], 1000 * opened / max(requests, 1)
 
 
-def thousand_clients(port: int, mariadb) -> tuple[int, int]:  # noqa: ANN001
+def thousand_clients(port: int, mariadb: PrivateMariaDB) -> tuple[int, int]:
     with watching_peak(lambda: mariadb.status("Threads_connected") - 1) as peak:  # minus its own connection
         summary = run_load(
             {

@@ -224,7 +224,13 @@ class AccessTokenHolder:
     def _claim_force_refresh(self, app_id: str) -> bool:
         """Record one force refresh if the rolling day's count and the spacing allow it."""
         now = self._clock()
-        args = [now, _DAY_SECONDS, self._force_daily_limit, self._force_spacing, f"{now}:{uuid.uuid4().hex}"]
+        args: list[float | int | str] = [
+            now,
+            _DAY_SECONDS,
+            self._force_daily_limit,
+            self._force_spacing,
+            f"{now}:{uuid.uuid4().hex}",
+        ]
         return bool(self._claim_script(keys=[self._key("force-refresh", app_id)], args=args))
 
     def _fetch_and_store(self, app_id: str, *, force: bool) -> str:

@@ -14,6 +14,6 @@ def test_favicon_is_an_icon_with_no_warning(caplog):
         response = Client().get("/favicon.ico")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/x-icon"
-    body = b"".join(response.streaming_content)
+    body = response.getvalue()
     assert body[:4] == b"\x00\x00\x01\x00"  # the ICO header: reserved 0, type 1 (icon)
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]

@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -224,6 +224,7 @@ class PooledConnectionMixin:
     errors_occurred: bool
     in_atomic_block: bool
     needs_rollback: bool
+    close: Callable[[], None]  # Django's DatabaseWrapper.close, called on a wrapper known only as this mixin
 
     _pool_checkout: Any = None
     _pool_discard: bool = False

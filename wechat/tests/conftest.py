@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
@@ -104,7 +105,7 @@ def make_holder(
     """A holder over the fake server; client_factory looks secrets up in `secrets` (AppID -> secret)."""
     secrets: dict[str, str] = {}
 
-    def make(*apps: App, **options: object) -> AccessTokenHolder:
+    def make(*apps: App, **options: Any) -> AccessTokenHolder:
         secrets.update({app.app_id: app.secret for app in apps})
 
         def client_factory(app_id: str) -> WeChatClient:

@@ -100,7 +100,12 @@ def test_the_control_client_reads_chinese_and_emoji_back_intact(app: App, client
 
 
 def _force_refresh(fake_server: FakeWeChatServer, app: App) -> dict:
-    body = {"grant_type": "client_credential", "appid": app.app_id, "secret": app.secret, "force_refresh": True}
+    body: dict[str, str | bool] = {
+        "grant_type": "client_credential",
+        "appid": app.app_id,
+        "secret": app.secret,
+        "force_refresh": True,
+    }
     return requests.post(f"{fake_server.base_url}/cgi-bin/stable_token", json=body, timeout=2).json()
 
 

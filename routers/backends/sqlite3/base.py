@@ -38,7 +38,8 @@ class DatabaseWrapper(TenantServerMixin, sqlite.DatabaseWrapper):
             if self.in_atomic_block:
                 raise TenantSwitchInTransaction(f"{self.alias}: a transaction is open on {self._selected}")
             self.close()
-        return super()._cursor(name)
+        # Django's BaseDatabaseWrapper._cursor, which django-stubs leaves out (it is private).
+        return super()._cursor(name)  # type: ignore[misc]
 
     def is_in_memory_db(self) -> bool:
         return False
