@@ -250,6 +250,20 @@ def test_a_suspend_while_redis_is_unreachable_is_refused_and_changes_nothing(red
     assert Tenant.objects.filter(app_id=TENANT_C, status=Tenant.Status.ACTIVE).exists()
 
 
+def test_the_platform_api_and_the_admin_refuse_a_suspend_while_redis_is_unreachable(admin_client, redis_down):
+    before = Tenant.objects.values("status", "version").get(app_id=TENANT_B)
+    response = admin_client.post(f"/platform/v1/tenants/{TENANT_B}/suspend")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
+    assert response["Retry-After"]
+    page = admin_client.post(
+        "/admin/tenants/tenant/",
+        {"action": "suspend_selected", "_selected_action": [str(row(TENANT_B).pk)]},
+        follow=True,
+    )
+    assert "not made" in page.content.decode()
+    assert Tenant.objects.values("status", "version").get(app_id=TENANT_B) == before
+
+
 def test_after_a_refused_suspend_redis_comes_back_and_the_tenant_is_still_served_then_suspends(settings):
     as_another_process()
     assert tenant_resolve(app_id=TENANT_B).app_id == TENANT_B  # entry cached in Redis
