@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/v1/messages/subscribe", SubscribeMessageApi.as_view(), name="messages-subscribe"),
     path("api/v1/jobs/<str:job_id>", JobApi.as_view(), name="job"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # No OPTIONS metadata: DRF would render it with the page's HTML renderer, which has no template for it (500).
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="docs"),
 ]

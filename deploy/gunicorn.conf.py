@@ -17,6 +17,7 @@ import os
 import time
 
 from gunicorn import glogging
+from gunicorn import util as gunicorn_util
 
 RELEASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -134,6 +135,28 @@ class EscapingLogger(glogging.Logger):
 
 
 logger_class = EscapingLogger
+
+# --- gunicorn's own refusals, in the API's JSON error shape ---------------------------------------------------
+# gunicorn answers a request it cannot parse before Django sees it (util.write_error writes an HTML page). Behind
+# nginx two kinds still reach it: a control byte in a header value and more than limit_request_fields headers;
+# reached directly, any malformed request. Its reason phrase only: `mesg` quotes the client's bytes.
+GUNICORN_ERROR_CODES = {
+    400: "bad_request",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "request_header_too_large",
+    501: "not_implemented",
+}
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:  # noqa: ANN001
+    code = GUNICORN_ERROR_CODES.get(status_int, "bad_request" if status_int < 500 else "server_error")
+    body = json.dumps({"error": {"code": code, "message": f"{reason}."}})
+    head = f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    gunicorn_util.write_nonblock(sock, f"{head}Content-Length: {len(body)}\r\n\r\n{body}".encode("latin1"))
+
+
+gunicorn_util.write_error = write_json_error  # workers call util.write_error by name, at the time of the error
 
 
 class JsonLogFormatter(logging.Formatter):
