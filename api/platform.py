@@ -57,8 +57,9 @@ class PlatformPermission(BasePermission):
 class PlatformSchema(TenantAutoSchema):
     """Each operation's description names the permissions it needs, as the admin and the commands' help do."""
 
-    def get_description(self) -> str:
-        needs = self.view.required_permissions.get(self.method.upper(), ())
+    # drf-spectacular's AutoSchema has this signature; the stubs know only DRF's older inspector's.
+    def get_description(self) -> str:  # type: ignore[override]
+        needs = getattr(self.view, "required_permissions", {}).get(self.method.upper(), ())
         names = " or ".join(f"`{permission}`" for permission in needs)
         return f"{super().get_description()}\n\nNeeds staff status and the permission {names}.".strip()
 
@@ -163,8 +164,8 @@ class TenantDetailApi(PlatformApi):
     @api_errors(*URL_APP_ID_ERRORS)
     def get(self, request: Request, app_id: str) -> Response:
         tenant = tenant_get(app_id=app_id)
-        tenant.facts = tenant_facts_get(tenant=tenant)
-        return Response(self.OutputSerializer(tenant).data)
+        facts = TenantFactsSerializer(tenant_facts_get(tenant=tenant)).data
+        return Response({**TenantOutputSerializer(tenant).data, "facts": facts})
 
 
 class TenantSuspendApi(PlatformApi):

@@ -14,7 +14,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     # By time with ranges, not date_hierarchy: that needs MySQL's time zone tables, which a server may lack.
     list_filter = ["action", "door", "at"]
     search_fields = ["app_id", "actor", "address"]
-    readonly_fields = ["at", "actor", "actor_id", "action", "app_id", "address", "door", "details", "environment"]
+    readonly_fields = ("at", "actor", "actor_id", "action", "app_id", "address", "door", "details", "environment")
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:

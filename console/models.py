@@ -1,5 +1,7 @@
 """The audit trail of the platform's tenant lifecycle actions, in the control database."""
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -46,7 +48,7 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.app_id} ({self.door})"
 
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ValueError("audit entries are never changed")
         super().save(*args, **kwargs)

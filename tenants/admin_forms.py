@@ -1,5 +1,7 @@
 """Forms of the tenant admin pages: the AppSecret is write-only everywhere."""
 
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 
@@ -20,9 +22,10 @@ class OnboardForm(forms.Form):
     server = forms.ChoiceField(label="Database server")
     app_secret = _secret_field(required=False)
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["server"].choices = [(name, name) for name in settings.TENANT_DB_SERVER_NAMES]
+        server = cast(forms.ChoiceField, self.fields["server"])
+        server.choices = [(name, name) for name in settings.TENANT_DB_SERVER_NAMES]
         self.fields["server"].initial = settings.TENANT_DB_DEFAULT_SERVER
 
     def clean_app_id(self) -> str:

@@ -246,7 +246,7 @@ def calls_refused_and_allowed(client):
 
 @pytest.fixture
 def user_with(queue_name):
-    made = []
+    made: list[User] = []
 
     def make(*permissions):
         user, key = make_user(f"staff-{len(made)}", staff=True, permissions=permissions)

@@ -186,7 +186,7 @@ def test_django_admins_delete_is_not_offered(admin_client):
 @pytest.fixture
 def staff_with(tenant_db):
     """A logged-in staff user (not a superuser) holding just the named permissions."""
-    made = []
+    made: list[User] = []
 
     def make(*codenames):
         user = User.objects.create_user(f"admin-staff-{len(made)}", password="pw-for-tests", is_staff=True)

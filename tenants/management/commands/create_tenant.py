@@ -23,7 +23,9 @@ class Command(TenantCommand):
         )
         parser.add_argument("--server", help="tenant database server (default: TENANT_DB_DEFAULT_SERVER)")
 
-    def handle(self, *args: Any, app_id: str, name: str, secret_env: str | None, server: str | None, **options: Any):
+    def handle(
+        self, *args: Any, app_id: str, name: str, secret_env: str | None, server: str | None, **options: Any
+    ) -> None:
         app_secret = None
         if secret_env:
             app_secret = os.environ.get(secret_env)

@@ -1,3 +1,4 @@
+from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,7 @@ DEMO_APP_SECRET = "demo-app-secret"  # noqa: S105
 class Command(TenantCommand):
     help = "Create a demo tenant when there is none (the embedded default), and print curl lines for it."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="where the server will listen")
 
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
