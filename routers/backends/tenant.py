@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.db import connections
+
 from core.tenant_context import DB_NAME_PATTERN, TenantContext, require_current_tenant
 
 
@@ -47,6 +49,25 @@ class TenantServerMixin:
                 f"{self.alias}: cannot switch from {self._transaction_db} to {db_name} inside an open transaction"
             )
         self._transaction_db = db_name
+
+    # Each backend's own (MySQL: statements on the server; SQLite: files), for the tenant commands and facts.
+    def tenant_database_size(self) -> int:
+        """Bytes of the active tenant's database."""
+        raise NotImplementedError
+
+    def create_tenant_database(self, db_name: str) -> None:
+        raise NotImplementedError
+
+    def drop_tenant_database(self, db_name: str) -> None:
+        raise NotImplementedError
+
+
+def tenant_server(alias: str) -> TenantServerMixin:
+    """The connection of a tenant server's alias (runtime or DDL), with the operations above."""
+    wrapper = connections[alias]
+    if not isinstance(wrapper, TenantServerMixin):
+        raise WrongTenantServer(f"{alias} is not a tenant server's alias")
+    return wrapper
 
 
 def quote_database_name(db_name: str) -> str:
