@@ -114,6 +114,7 @@ class Edge:
     http_port: int  # the same nginx's plain-HTTP port
     behind_proxy_port: int  # the shipped nginx trusting the proxy in front (plain HTTP)
     proxy_port: int  # the proxy in front (TLS)
+    gunicorn_port: int  # gunicorn itself, as nothing but a test or a lost operator reaches it
     workdir: Path
 
 
@@ -150,6 +151,7 @@ def edge(services: Services) -> Iterator[Edge]:
             http_port=http_port,
             behind_proxy_port=behind_proxy_port,
             proxy_port=proxy_port,
+            gunicorn_port=gunicorn_port,
             workdir=workdir,
         )
 
@@ -437,3 +439,20 @@ def test_an_http_0_9_request_gets_a_json_body(edge):
     answer = exchange(edge.https_port, b"GET /api/v1/ping\r\n", tls_cert=edge.cert)
     assert answer.status == 0
     assert json.loads(answer.body)["error"]["code"]
+
+
+GUNICORN_REFUSALS = {
+    "a request line it cannot parse": raw_lines("GET /api/v1/ping HTTP/1.1 extra", "Host: 127.0.0.1"),
+    "a request line over its limit": request_bytes(path="/" + "a" * 5000),
+    "a control byte in a header value": request_bytes(headers=[("X-Probe", "a\x01b")]),
+    "more headers than limit_request_fields": request_bytes(headers=[(f"X-P{n}", "v") for n in range(120)]),
+    "a method of lower-case letters": request_bytes(method="get"),
+}
+
+
+@pytest.mark.parametrize("name", list(GUNICORN_REFUSALS))
+def test_gunicorns_own_refusals_straight_to_it_are_json_too(edge, name):
+    answer = exchange(edge.gunicorn_port, GUNICORN_REFUSALS[name])
+    assert_json_error(answer)
+    assert 400 <= answer.status < 500
+    assert b"\x01" not in answer.body and b"aaaa" not in answer.body  # the client's bytes are not echoed
