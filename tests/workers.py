@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from rq import Queue, Worker
@@ -156,7 +156,7 @@ def wait_for(condition: Callable[[], bool], seconds: float, message: Callable[[]
 
 
 def fetch(job_id: str) -> TenantJob:
-    return TenantJob.fetch(job_id, connection=get_connection())
+    return cast(TenantJob, TenantJob.fetch(job_id, connection=get_connection()))
 
 
 def status(job_id: str) -> JobStatus | None:

@@ -9,6 +9,7 @@ longer than the longest of those TTLs.
 """
 
 import time
+from typing import cast
 
 from django.conf import settings
 from redis.client import Pipeline
@@ -48,7 +49,7 @@ def tenant_jobs(*, app_id: str | None) -> list[TenantJob]:
         pipeline.zrange(key, 0, -1)
         _, members = pipeline.execute()
     job_ids = [member.decode() for member in members]
-    jobs = TenantJob.fetch_many(job_ids, connection=connection)
+    jobs = cast(list[TenantJob | None], TenantJob.fetch_many(job_ids, connection=connection))
     gone = [job_id for job_id, job in zip(job_ids, jobs, strict=True) if job is None]
     if gone:
         connection.zrem(key, *gone)

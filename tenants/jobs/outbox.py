@@ -34,9 +34,12 @@ from tenants.jobs.index import index_add
 from tenants.jobs.job import META_APP_ID, META_PLATFORM
 from tenants.jobs.queue import get_queue
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
-from tenants.outbox.models import OutboxJob, OutboxRecord
+from tenants.outbox.models import OutboxJob
 
 logger = logging.getLogger(__name__)
+
+# The two outboxes: a tenant's (in its database) and the platform's (in the control database).
+OutboxModel = type[OutboxJob] | type[PlatformOutboxJob]
 
 JobFunction = Callable[..., Any] | str
 
@@ -91,7 +94,7 @@ class Committed:
     tenant: TenantContext | None  # None: a platform job, in the control database's outbox
 
     @property
-    def model(self) -> type[OutboxRecord]:
+    def model(self) -> "OutboxModel":
         return PlatformOutboxJob if self.tenant is None else OutboxJob
 
 

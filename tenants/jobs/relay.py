@@ -24,11 +24,11 @@ from redis.exceptions import RedisError
 from rq.job import Job
 
 from core.tenant_context import TenantContext, activate_tenant
-from tenants.jobs.outbox import outbox_mark_pending, push
+from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
 from tenants.jobs.queue import get_connection
 from tenants.models import Tenant
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
-from tenants.outbox.models import OutboxJob, OutboxRecord
+from tenants.outbox.models import OutboxJob
 from tenants.selectors import tenant_context_for
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _relay_tenant(tenant: TenantContext, *, marked: bool, report: RelayReport) -
                 outbox_mark_pending(tenant=tenant)
 
 
-def _relay_outbox(model: type[OutboxRecord], name: str, report: RelayReport) -> None:
+def _relay_outbox(model: OutboxModel, name: str, report: RelayReport) -> None:
     """Pushes every record of one outbox (the active tenant's, or the platform's) and deletes it."""
     report.tenants.append(name)
     try:
@@ -123,7 +123,7 @@ def _relay_outbox(model: type[OutboxRecord], name: str, report: RelayReport) -> 
         report.left[name] = left
 
 
-def _relay_batch(model: type[OutboxRecord], report: RelayReport) -> int:
+def _relay_batch(model: OutboxModel, report: RelayReport) -> int:
     with transaction.atomic(using=router.db_for_write(model)):
         records = list(
             model.objects.select_for_update(skip_locked=True)

@@ -4,7 +4,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus
@@ -45,7 +45,7 @@ def job_fetch(*, job_id: str) -> TenantJob | None:
     if not JOB_ID_PATTERN.fullmatch(job_id):
         return None
     try:
-        return TenantJob.fetch(job_id, connection=get_connection())
+        return cast(TenantJob, TenantJob.fetch(job_id, connection=get_connection()))
     except NoSuchJobError:
         return None
 
@@ -93,7 +93,7 @@ def failed_jobs_list(*, app_id: str | None = None) -> list[FailedJob]:
         return [_failed(job) for job in jobs]
     queue = get_queue()
     registry = FailedJobRegistry(queue=queue, job_class=TenantJob)
-    found = TenantJob.fetch_many(registry.get_job_ids(), connection=queue.connection)
+    found = cast(list[TenantJob | None], TenantJob.fetch_many(registry.get_job_ids(), connection=queue.connection))
     return [_failed(job) for job in found if job is not None]
 
 

@@ -1,5 +1,7 @@
 """Writes on jobs: requeueing failed ones (by id or by tenant), with a fresh set of retries."""
 
+from typing import cast
+
 from rq.exceptions import InvalidJobOperation
 from rq.registry import FailedJobRegistry
 
@@ -20,7 +22,7 @@ def failed_job_requeue(*, job_id: str) -> TenantJob:
     retry = conf.get_retry()
     job.retries_left, job.retry_intervals = retry.max, retry.intervals
     try:
-        return FailedJobRegistry(queue=queue, job_class=TenantJob).requeue(job)
+        return cast(TenantJob, FailedJobRegistry(queue=queue, job_class=TenantJob).requeue(job))
     except InvalidJobOperation:
         raise JobNotFound(f"Job {job_id} is not in the failed registry.") from None
 
