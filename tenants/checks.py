@@ -14,9 +14,11 @@ TENANT_DB_DEFAULT_SERVER is not one of them.
 import re
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.db import DatabaseError
 
 # The defaults of config/settings/debug.py and config/settings/test.py (tests/ checks they are all here).
 REPOSITORY_KEYS = frozenset(
@@ -115,3 +117,38 @@ def tenant_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.database)
+def shared_secrets_keys_check(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:
+    if not databases or "default" not in databases:
+        return []
+    from tenants.models import Tenant
+    from tenants.secrets import secret_decrypt
+
+    try:
+        stored = list(
+            Tenant.all_environments.exclude(environment=settings.TENANT_ENVIRONMENT)
+            .exclude(app_secret_encrypted="")
+            .values_list("environment", "app_secret_encrypted")
+        )
+    except DatabaseError:
+        return []  # no registry table yet (a first migrate), or no database: nothing to compare
+    # A token under another key fails its HMAC at once: every stored secret is tried, in microseconds each.
+    shared = sorted({environment for environment, token in stored if _decrypts(secret_decrypt, token)})
+    return [
+        Error(
+            f"TENANT_SECRETS_KEYS of {settings.TENANT_ENVIRONMENT} decrypt the AppSecrets of {environment}.",
+            hint="Each environment sharing the control database needs AppSecret keys of its own.",
+            id="miniplex.E003",
+        )
+        for environment in shared
+    ]
+
+
+def _decrypts(decrypt: Any, token: str) -> bool:
+    try:
+        decrypt(token)
+    except (InvalidToken, ValueError, TypeError):
+        return False
+    return True

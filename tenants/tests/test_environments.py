@@ -176,6 +176,21 @@ def test_the_check_refuses_the_repositorys_keys_when_a_database_is_elsewhere(mon
     assert checks.repository_keys_check() == []
 
 
+def test_the_check_refuses_appsecret_keys_that_decrypt_another_environments_secrets(production_rows):
+    from cryptography.fernet import Fernet
+
+    from tenants.secrets import secret_encrypt
+
+    assert checks.shared_secrets_keys_check(databases=["default"]) == []  # production's keys are its own
+    assert checks.shared_secrets_keys_check() == []  # needs the database, as Django's database checks do
+    Tenant.all_environments.filter(environment="master").update(
+        app_secret_encrypted=Fernet(Fernet.generate_key()).encrypt(b"production secret").decode()
+    )
+    assert checks.shared_secrets_keys_check(databases=["default"]) == []
+    Tenant.all_environments.filter(app_id=PRODUCTION_ONLY).update(app_secret_encrypted=secret_encrypt("shared"))
+    assert [error.id for error in checks.shared_secrets_keys_check(databases=["default"])] == ["miniplex.E003"]
+
+
 def test_local_database_hosts_are_loopback_and_sockets_only():
     databases = {
         "a": {"HOST": "127.0.0.1"},
