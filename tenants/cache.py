@@ -330,7 +330,8 @@ def _shared_offer(app_id: str, entry: TenantEntry | None, version: int) -> bool:
     if client is None:
         return True
     # An unknown AppID is remembered briefly only; a live tombstone's remaining life is kept, though.
-    ttl = settings.TENANT_SHARED_CACHE_SECONDS if entry is not None else settings.TENANT_LOCAL_CACHE_SECONDS
+    seconds = settings.TENANT_SHARED_CACHE_SECONDS if entry is not None else settings.TENANT_LOCAL_CACHE_SECONDS
+    ttl = max(1, math.ceil(seconds))  # whole seconds for EX; a bound of 0 or 0.5 still stores for 1 s
     try:
         result = client.register_script(_OFFER)(keys=[entry_key(app_id)], args=[_encode(entry, version), version, ttl])
     except RedisError as error:
@@ -361,7 +362,7 @@ def announce(*, app_id: str, version: int) -> int:
         try:
             applied, value = script(
                 keys=[entry_key(app_id), generation_key()],
-                args=[version, tombstone, settings.TENANT_SHARED_CACHE_SECONDS, start],
+                args=[version, tombstone, max(1, math.ceil(settings.TENANT_SHARED_CACHE_SECONDS)), start],
             )
         except RedisError as error:
             logger.error("tenant cache unreachable, %s not changed: %s", app_id, error)
