@@ -16,17 +16,9 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.client_address import client_address
+
 logger = logging.getLogger(__name__)
-
-
-def client_address(request: Request) -> str:
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",")]
-        # Each of our proxies appends the address it saw; anything before that is the client's own claim.
-        return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class TenantRateThrottle(SimpleRateThrottle):

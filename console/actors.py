@@ -7,8 +7,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from api.throttling import client_address
 from console.models import AuditEntry
+from core.client_address import client_address
 
 
 @dataclass(frozen=True)
