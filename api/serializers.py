@@ -1,5 +1,7 @@
 """Serializers shared by several endpoints."""
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -19,31 +21,29 @@ class UserOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-# What DRF's CharField refuses beyond its type and length, as one pattern each, so the schema says it too (DRF's
-# own blank and NUL checks never reach the schema): no NUL character anywhere, and where blank is not allowed,
-# something besides whitespace (blank means empty once trimmed).
+# What DRF's CharField refuses beyond its type and length is published as a pattern, so the schema says it too
+# (DRF's own checks never reach the schema): no NUL character, and "" only where blank is allowed, which the
+# schema adds as a choice of its own (oneOf). The patterns avoid \s, whose meaning differs between regex engines
+# (Python's includes \x1c-\x1f): whitespace is kept as sent, never trimmed, so no pattern needs to name it.
 NO_NUL_PATTERN = r"^[^\x00]*$"
-# For a field that may be blank: "" never reaches validators, and the schema adds it as a choice of its own
-# (oneOf), so the pattern must not match it too.
 FILLED_NO_NUL_PATTERN = r"^[^\x00]+$"
-NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
-# An absolute http(s) URL: a host, then optionally a path, query or fragment; no whitespace or NUL anywhere. What
+# An absolute http(s) URL: a host, then optionally a path, query or fragment; no space or control character. What
 # the schema allows the API accepts (Django's URLValidator refused some URLs the schema's `format: uri` allowed,
 # e.g. a 511-character one with a long host name).
-HTTP_URL_PATTERN = r"^https?://[^\s\x00/?#@]+([/?#][^\s\x00]*)?$"
+HTTP_URL_PATTERN = r"^https?://[^\x00-\x20/?#@]+([/?#][^\x00-\x20]*)?$"
 
 
 class StrictCharField(serializers.CharField):
-    """A string, and only a string: DRF's CharField would store `{"nickname": 0}` as "0"."""
+    """A string, and only a string, kept as sent: DRF's CharField would store `{"nickname": 0}` as "0"."""
 
     default_error_messages = {"not_a_string": "Must be a string."}
-    pattern: str | None = None
+    pattern = FILLED_NO_NUL_PATTERN
     pattern_message = "Null characters are not allowed."
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
-        pattern = self.pattern or (FILLED_NO_NUL_PATTERN if self.allow_blank else NOT_BLANK_PATTERN)
-        self.validators.append(RegexValidator(pattern, message=self.pattern_message))
+        self.validators.append(RegexValidator(self.pattern, message=self.pattern_message))
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):

@@ -226,14 +226,22 @@ def test_an_avatar_url_of_up_to_512_characters_the_schema_allows_is_accepted(ali
     field = schema["components"]["schemas"]["PatchedMeInput"]["properties"]["avatar_url"]
     assert {"type": "string", "maxLength": 0} in field["oneOf"]  # blank clears it
     url_schema = next(option for option in field["oneOf"] if option["maxLength"])
-    assert url_schema["maxLength"] == 512 and url_schema["pattern"] == HTTP_URL_PATTERN.replace(r"\x00", r"\u0000")
+    assert url_schema["maxLength"] == 512 and url_schema["pattern"] == re.sub(r"\\x(..)", r"\\u00\1", HTTP_URL_PATTERN)
     # 511 characters with a host name longer than DNS allows: Django's URLValidator refused it.
     url = "https://" + "a" * 499 + ".com"
     assert len(url) == 511
     response = alice.patch("/api/v1/me", {"avatar_url": url})
     assert response.status_code == 200, response.content
     assert alice.get("/api/v1/me").json()["avatar_url"] == url
-    for too_long_or_bad in ("https://example.com/" + "a" * 493, "ftp://example.com/a.png", "not a url", "https://"):
+    too_long = "https://example.com/" + "a" * 493
+    for too_long_or_bad in (
+        too_long,
+        "ftp://a.com/a.png",
+        "not a url",
+        "https://",
+        " https://a.com",
+        "https://a\x1c.com",
+    ):
         assert_error(alice.patch("/api/v1/me", {"avatar_url": too_long_or_bad}), 400, "invalid")
     assert alice.get("/api/v1/me").json()["avatar_url"] == url
 
@@ -250,7 +258,7 @@ def test_what_the_schema_says_of_strings_is_what_the_api_refuses(alice):
     code = openapi()["components"]["schemas"]["LoginInput"]["properties"]["code"]
     pattern = code["pattern"].replace(r"\u0000", r"\x00")
     assert re.search(pattern, "code-x")
-    for blank_or_nul in ("   ", "a\x00b"):
+    for blank_or_nul in ("", "a\x00b"):
         assert not re.search(pattern, blank_or_nul)
         error = assert_error(alice.post("/api/v1/auth/login", {"code": blank_or_nul}), 400, "invalid")
         assert "code" in error["fields"]
