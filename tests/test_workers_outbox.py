@@ -18,7 +18,7 @@ from rq.job import JobStatus
 from accounts.models import MiniProgramUser
 from api.tests.conftest import TenantClient
 from core.tenant_context import TenantContext, activate_tenant, get_current_tenant
-from tenants.jobs import enqueue, get_queue
+from tenants.jobs import JobNotFound, enqueue, get_queue, job_state_get, platform_job_state_get
 from tenants.jobs.outbox import push
 from tenants.jobs.relay import outbox_relay
 from tenants.models import Tenant
@@ -306,3 +306,25 @@ def test_the_relay_program_pushes_what_was_left_and_stops_on_term(settings, tmp_
         assert relay.wait(timeout=15) is not None
     assert outbox(TENANT_C) == []
     assert fetch(job_id).meta == {"app_id": TENANT_C}
+
+
+def test_a_job_waiting_in_the_outbox_is_queued_for_its_own_tenant_only(settings):
+    tenant_a = context(TENANT_A)
+    with redis_down(settings):
+        with activate_tenant(tenant_a), transaction.atomic(using=tenant_a.db_alias):
+            job_id = enqueue(record_database, "waiting")
+        platform_id = enqueue(platform_job, platform=True)
+        with activate_tenant(tenant_a):
+            # Redis is still down: the outbox answers for the job instead of a 503.
+            assert job_state_get(job_id=job_id).status == "queued"
+        assert platform_job_state_get(job_id=platform_id).status == "queued"
+    with activate_tenant(tenant_a):
+        waiting = job_state_get(job_id=job_id)
+    assert (waiting.status, waiting.enqueued_at, waiting.result, waiting.error) == ("queued", None, None, None)
+    with activate_tenant(context(TENANT_B)), pytest.raises(JobNotFound):
+        job_state_get(job_id=job_id)  # another tenant's outbox is another database
+    with pytest.raises(JobNotFound):
+        platform_job_state_get(job_id=job_id)
+    outbox_relay()
+    with activate_tenant(tenant_a):
+        assert job_state_get(job_id=job_id).enqueued_at is not None  # from rq now

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
@@ -15,6 +16,8 @@ from tenants.jobs.exceptions import JobNotFound
 from tenants.jobs.index import tenant_jobs
 from tenants.jobs.job import TenantJob
 from tenants.jobs.queue import get_connection, get_queue
+from tenants.outbox.control.models import PlatformOutboxJob
+from tenants.outbox.models import OutboxJob
 
 # Our ids are uuid4().hex; anything else is not ours, and never reaches Redis.
 JOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}", re.ASCII)
@@ -59,15 +62,39 @@ def job_get_for_tenant(*, job_id: str) -> TenantJob:
 
 
 def job_state_get(*, job_id: str) -> JobState:
-    return _state_of(job_get_for_tenant(job_id=job_id))
+    """The active tenant's job's state; one still in its outbox (not pushed yet: Redis was down) is `queued`."""
+    try:
+        return _state_of(job_get_for_tenant(job_id=job_id))
+    except (JobNotFound, RedisError):
+        if not _in_outbox(OutboxJob, job_id):  # the active tenant's own database: nobody else's job is there
+            raise
+        return _waiting(job_id)
 
 
 def platform_job_state_get(*, job_id: str) -> JobState:
     """A platform job's state (for platform admins); a tenant's job id is JobNotFound here."""
-    job = job_fetch(job_id=job_id)
+    try:
+        job = job_fetch(job_id=job_id)
+    except RedisError:
+        if not _in_outbox(PlatformOutboxJob, job_id):
+            raise
+        return _waiting(job_id)
     if job is None or not job.is_platform:
+        if _in_outbox(PlatformOutboxJob, job_id):
+            return _waiting(job_id)
         raise JobNotFound()
     return _state_of(job)
+
+
+def _in_outbox(model: type[OutboxJob] | type[PlatformOutboxJob], job_id: str) -> bool:
+    return bool(JOB_ID_PATTERN.fullmatch(job_id)) and model.objects.filter(pk=job_id).exists()
+
+
+def _waiting(job_id: str) -> JobState:
+    """A job committed with its data and waiting in the outbox for the relay: not on the queue yet."""
+    return JobState(
+        id=job_id, status="queued", result=None, error=None, enqueued_at=None, started_at=None, ended_at=None
+    )
 
 
 def _state_of(job: TenantJob) -> JobState:
