@@ -9,6 +9,9 @@ miniplex.E003: an app is in both CONTROL_APPS and TENANT_APPS, or has models and
 not know where its tables live).
 miniplex.E004: a tenant database server named in TENANT_DB_SERVERS lacks its runtime or DDL database, or
 TENANT_DB_DEFAULT_SERVER is not one of them.
+miniplex.E005: this environment's TENANT_SECRETS_KEYS decrypt another environment's AppSecrets (checked
+against the AppSecrets the other environments stored in the shared control database; a database check: every
+`migrate`, or `manage.py check --database default`).
 """
 
 import re
@@ -140,7 +143,7 @@ def shared_secrets_keys_check(app_configs: Any = None, databases: Any = None, **
         Error(
             f"TENANT_SECRETS_KEYS of {settings.TENANT_ENVIRONMENT} decrypt the AppSecrets of {environment}.",
             hint="Each environment sharing the control database needs AppSecret keys of its own.",
-            id="miniplex.E003",
+            id="miniplex.E005",
         )
         for environment in shared
     ]

@@ -188,7 +188,7 @@ def test_the_check_refuses_appsecret_keys_that_decrypt_another_environments_secr
     )
     assert checks.shared_secrets_keys_check(databases=["default"]) == []
     Tenant.all_environments.filter(app_id=PRODUCTION_ONLY).update(app_secret_encrypted=secret_encrypt("shared"))
-    assert [error.id for error in checks.shared_secrets_keys_check(databases=["default"])] == ["miniplex.E003"]
+    assert [error.id for error in checks.shared_secrets_keys_check(databases=["default"])] == ["miniplex.E005"]
 
 
 def test_local_database_hosts_are_loopback_and_sockets_only():
