@@ -79,13 +79,22 @@ class TenantAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[OpenApiParameter]:
         parameters = list(super().get_override_parameters())
+        # The AppID's form is TENANT_APP_ID_PATTERN's (tenants.app_ids): another is 400 app_id_invalid.
+        app_id = {"type": "string", "pattern": f"^{settings.TENANT_APP_ID_PATTERN}$"}
         if self.path.startswith(TENANT_PATH_PREFIX):
             parameters.append(
                 OpenApiParameter(
                     name=settings.TENANT_HEADER,
                     location=OpenApiParameter.HEADER,
                     required=True,
+                    type=app_id,
                     description="The mini-program's AppID, for example wx0123456789abcdef.",
+                )
+            )
+        if "{app_id}" in self.path:
+            parameters.append(
+                OpenApiParameter(
+                    name="app_id", location=OpenApiParameter.PATH, type=app_id, description="The tenant's AppID."
                 )
             )
         return parameters

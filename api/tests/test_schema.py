@@ -209,6 +209,9 @@ def test_the_x_appid_header_stays_on_tenant_operations_only():
             assert ("X-AppID" in headers) == path.startswith("/api/v1/"), f"{method.upper()} {path}"
             if "X-AppID" in headers:
                 assert headers["X-AppID"]["required"] is True
+                assert headers["X-AppID"]["schema"]["pattern"] == "^wx[0-9a-f]{16}$"  # others are app_id_invalid
+            path_app_id = [p for p in operation.get("parameters", []) if p["in"] == "path" and p["name"] == "app_id"]
+            assert [p["schema"]["pattern"] for p in path_app_id] == (["^wx[0-9a-f]{16}$"] if "{app_id}" in path else [])
 
 
 # --- C. Smaller points: avatar_url as the schema allows it, nickname a string, the URL's AppID --------------
