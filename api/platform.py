@@ -20,7 +20,9 @@ from api.schema import TenantAutoSchema, api_errors
 from api.serializers import StrictCharField
 from console import permissions as perms
 from console.actors import actor_from_request
+from console.facts import tenant_facts_get
 from console.models import AuditEntry
+from console.registry import tenant_facts_registered
 from console.services import audit_record
 from tenants.app_ids import app_id_validate
 from tenants.exceptions import (
@@ -32,7 +34,6 @@ from tenants.exceptions import (
     TenantNotReady,
     UnknownDatabaseServer,
 )
-from tenants.facts import tenant_facts_get
 from tenants.jobs import platform_job_state_get
 from tenants.jobs.exceptions import JobNotFound
 from tenants.selectors import tenant_get, tenant_list
@@ -111,12 +112,20 @@ class TenantOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+# console.facts' TenantFacts; each fact a tenant app registers (console.registry: accounts' `users`) is one more
+# integer, null while the tenant is provisioning. (A comment, not a docstring: that would be the schema's text.)
 class TenantFactsSerializer(serializers.Serializer):
-    users = serializers.IntegerField(allow_null=True)
     database_bytes = serializers.IntegerField(allow_null=True)
     jobs_queued = serializers.IntegerField()
     jobs_failed = serializers.IntegerField()
     last_request_at = serializers.DateTimeField(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        contributed = {
+            fact.name: serializers.IntegerField(allow_null=True, source=f"contributed.{fact.name}")
+            for fact in tenant_facts_registered()
+        }
+        return {**contributed, **super().get_fields()}
 
 
 class TenantListApi(PlatformApi):
@@ -170,25 +179,24 @@ class TenantDetailApi(PlatformApi):
 
 class TenantSuspendApi(PlatformApi):
     required_permissions = {"POST": (perms.SUSPEND_TENANT,)}
-    service = staticmethod(tenant_suspend)
-    action = AuditEntry.Action.SUSPEND
 
     @extend_schema(request=None, responses=TenantOutputSerializer)
     @api_errors(*URL_APP_ID_ERRORS)
     def post(self, request: Request, app_id: str) -> Response:
-        tenant = type(self).service(app_id=app_id)
-        self.audit(self.action, tenant.app_id)
+        tenant = tenant_suspend(app_id=app_id)
+        self.audit(AuditEntry.Action.SUSPEND, tenant.app_id)
         return Response(TenantOutputSerializer(tenant).data)
 
 
-class TenantResumeApi(TenantSuspendApi):
-    service = staticmethod(tenant_resume)
-    action = AuditEntry.Action.RESUME
+class TenantResumeApi(PlatformApi):
+    required_permissions = {"POST": (perms.SUSPEND_TENANT,)}
 
     @extend_schema(request=None, responses=TenantOutputSerializer)
     @api_errors(*URL_APP_ID_ERRORS, TenantNotReady)  # a tenant still provisioning
     def post(self, request: Request, app_id: str) -> Response:
-        return super().post(request, app_id)
+        tenant = tenant_resume(app_id=app_id)
+        self.audit(AuditEntry.Action.RESUME, tenant.app_id)
+        return Response(TenantOutputSerializer(tenant).data)
 
 
 class TenantSecretApi(PlatformApi):

@@ -1,11 +1,15 @@
-"""The audit trail in Django admin: readable by whoever has console.view_auditentry, editable by no one."""
+"""The operators' console in Django admin: the tenant registry (console.tenant_admin) and the audit trail,
+readable by whoever has console.view_auditentry, editable by no one."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from console.models import AuditEntry
-from tenants.models import registry_environment
+from console.tenant_admin import TenantAdmin
+from tenants.models import Tenant, registry_environment
+
+admin.site.register(Tenant, TenantAdmin)
 
 
 @admin.register(AuditEntry)

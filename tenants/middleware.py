@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
-from api.throttling import TenantRateThrottle
 from core.client_address import client_address
 from core.exceptions import ApplicationError, ServiceUnavailable
 from core.responses import error_response
 from core.tenant_context import reset_current_tenant, set_current_tenant
+from core.throttling import TenantRateThrottle
 from tenants.activity import tenant_touch
 from tenants.cache import Loaded
 from tenants.selectors import tenant_resolve

@@ -1,15 +1,17 @@
 """Re-encryption after a key rotation: every Fernet value at rest moved under the newest of TENANT_SECRETS_KEYS.
 
-Two kinds of values: each tenant's AppSecret (the registry, control database) and each user's session_key (in
-the tenant's own database). A value already under the newest key is left alone, so a re-run does nothing more;
-each write is a compare-and-set on the value read, so a secret or session_key written meanwhile (under the
-newest key already) is never overwritten with an older one.
+Two kinds of values: each tenant's AppSecret (the registry, control database) and the columns tenant apps
+register with `register_encrypted_field` (in each tenant's own database; accounts: each user's session_key).
+A value already under the newest key is left alone, so a re-run does nothing more; each write is a
+compare-and-set on the value read, so a secret or session_key written meanwhile (under the newest key already)
+is never overwritten with an older one.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from cryptography.fernet import InvalidToken
+from django.db.models import Model
 
 from core.tenant_context import activate_tenant
 from tenants.models import Tenant
@@ -60,17 +62,38 @@ def tenants_with_databases() -> Iterator[Tenant]:
     yield from tenant_list().exclude(status=Tenant.Status.PROVISIONING)
 
 
-def session_keys_reencrypt(*, tenant: Tenant, dry_run: bool) -> Tally:
-    """The users' session_keys of one tenant, in its own database (the runtime user may UPDATE rows)."""
-    from accounts.models import MiniProgramUser
+@dataclass(frozen=True)
+class EncryptedField:
+    """A tenant app's column of Fernet values under TENANT_SECRETS_KEYS, in every tenant's database."""
 
+    model: type[Model]
+    field: str
+    label: str  # in the command's lines ("session keys") and, with "_", its audit entry's details
+
+
+_encrypted_fields: list[EncryptedField] = []
+
+
+def register_encrypted_field(*, model: type[Model], field: str, label: str) -> None:
+    """Called by a tenant app's AppConfig.ready(), so the registry re-encrypts its values without naming it."""
+    entry = EncryptedField(model=model, field=field, label=label)
+    if entry not in _encrypted_fields:
+        _encrypted_fields.append(entry)
+
+
+def encrypted_fields_registered() -> list[EncryptedField]:
+    return list(_encrypted_fields)
+
+
+def tenant_values_reencrypt(*, tenant: Tenant, encrypted: EncryptedField, dry_run: bool) -> Tally:
+    """One registered column of one tenant, in its own database (the runtime user may UPDATE rows)."""
+    model, column = encrypted.model, encrypted.field
     tally = Tally()
     with activate_tenant(tenant_context_for(tenant)):
-        users = MiniProgramUser.objects.exclude(session_key_encrypted="").only("id", "session_key_encrypted")
-        for user in users.iterator(chunk_size=BATCH):
-            new = tally.count(user.session_key_encrypted, label=f"{tenant.app_id} user {user.pk}")
+        rows = model._default_manager.exclude(**{column: ""}).only("pk", column)
+        for row in rows.iterator(chunk_size=BATCH):
+            old = getattr(row, column)
+            new = tally.count(old, label=f"{tenant.app_id} {model._meta.verbose_name} {row.pk}")
             if new and not dry_run:
-                MiniProgramUser.objects.filter(pk=user.pk, session_key_encrypted=user.session_key_encrypted).update(
-                    session_key_encrypted=new
-                )
+                model._default_manager.filter(pk=row.pk, **{column: old}).update(**{column: new})
     return tally

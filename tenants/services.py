@@ -81,7 +81,6 @@ def tenant_onboard(*, app_id: str, name: str, server: str | None = None, app_sec
     An AppSecret, when given, is checked against WeChat first (SecretRejected says what to fix).
     """
     from tenants.jobs import enqueue
-    from tenants.provisioning import provision_tenant_job
 
     app_id = app_id_validate(app_id)
     server = _checked_server(server)
@@ -103,6 +102,14 @@ def tenant_onboard(*, app_id: str, name: str, server: str | None = None, app_sec
         raise TenantExists() from None
     logger.info("tenant %s registered on %s; provisioning job %s", app_id, server, tenant.provisioning_job_id)
     return tenant
+
+
+def provision_tenant_job(*, app_id: str) -> dict[str, str]:
+    """The platform job of tenant_onboard: runs tenant_provision for the row it registered; safe to retry (it
+    completes the work)."""
+    tenant = tenant_get(app_id=app_id)
+    tenant = tenant_provision(app_id=tenant.app_id, name=tenant.name, server=tenant.db_server)
+    return {"app_id": tenant.app_id, "status": tenant.status}
 
 
 def tenant_rotate_secret(*, app_id: str, app_secret: str) -> Tenant:

@@ -4,7 +4,7 @@ import subprocess
 
 import requests
 
-from tenants.management.commands.ensure_demo_tenant import DEMO_APP_ID, DEMO_APP_SECRET
+from console.management.commands.ensure_demo_tenant import DEMO_APP_ID, DEMO_APP_SECRET
 from tests.helpers import BASE_DIR, PYTHON, free_port, running_server
 from wechat.fake_server import FakeWeChatServer
 

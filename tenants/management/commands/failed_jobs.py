@@ -3,15 +3,15 @@ from argparse import ArgumentParser
 from itertools import groupby
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import run_service
 from tenants.jobs import FailedJob, failed_job_requeue, failed_jobs_list, failed_jobs_requeue
-from tenants.management.commands._base import TenantCommand
 
 PLATFORM = "platform"
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = (
         "List the failed jobs of the shared queue by tenant, with their reasons; with --requeue, put them back "
         "on the queue (by --tenant, by job id, or --all)."
@@ -49,9 +49,9 @@ class Command(TenantCommand):
         if sum((bool(job_ids), tenant is not None, everything)) != 1:
             raise CommandError("--requeue needs exactly one of: job ids, --tenant APP_ID, --all")
         if job_ids:
-            jobs = [self.run_service(failed_job_requeue, job_id=job_id) for job_id in job_ids]
+            jobs = [run_service(failed_job_requeue, job_id=job_id) for job_id in job_ids]
         elif everything:
-            jobs = self.run_service(failed_jobs_requeue, app_id=None)
+            jobs = run_service(failed_jobs_requeue, app_id=None)
         else:
             jobs = [failed_job_requeue(job_id=job.id) for job in _failed(tenant)]
         for job in jobs:

@@ -2,13 +2,14 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from tenants.management.commands._base import TenantCommand
+from django.core.management.base import BaseCommand
+
 from tenants.selectors import tenant_list
 
 FIELDS = ["app_id", "name", "status", "db_server", "db_name", "created_at"]
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = "List the registered tenants (never their AppSecrets). (Admin and platform API: tenants.view_tenant.)"
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -2,9 +2,8 @@ from argparse import ArgumentParser
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
-from tenants.management.commands._base import TenantCommand
 from tenants.models import Tenant
 from tenants.schema import tenant_schema_migrate
 from tenants.selectors import tenant_list
@@ -21,7 +20,7 @@ def _migrate_one(tenant: Tenant) -> tuple[bool, str]:
     return True, f"{tenant.app_id}: applied {len(applied)} ({', '.join(applied)})"
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = "Migrate the databases of all tenants, or of the named ones; exits non-zero if any failed."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -1,7 +1,8 @@
 """The tenant registry in Django admin: onboard, suspend, resume, rotate the AppSecret, retire.
 
 Every write goes through tenants.services; the AppSecret is write-only and never shown. A tenant's own
-data (its users) is read in that tenant's context, one tenant at a time, read-only.
+data (the facts and pages tenant apps contribute through console.registry, such as accounts' users) is read
+in that tenant's context, one tenant at a time, read-only. Registered on the admin site by console/admin.py.
 """
 
 from typing import Any
@@ -13,22 +14,23 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from console import permissions as perms
 from console.actors import actor_from_request
+from console.admin_forms import OnboardForm, RetireForm, RotateSecretForm
+from console.facts import facts_time_text, tenant_facts_get
 from console.models import AuditEntry
+from console.registry import TenantPage, tenant_pages_registered
 from console.services import audit_record
 from core.exceptions import ApplicationError
-from tenants.admin_forms import OnboardForm, RetireForm, RotateSecretForm
-from tenants.facts import facts_time_text, tenant_facts_get
+from core.tenant_context import activate_tenant
+from tenants.jobs.selectors import job_fetch
 from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
 from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenant_rotate_secret, tenant_suspend
 
-USERS_SHOWN = 100
 
-
-@admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["app_id", "name", "status", "db_server", "db_name", "has_secret", "created_at"]
     list_filter = ["status", "db_server"]
@@ -45,8 +47,6 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description="Provisioning job")
     def provisioning(self, tenant: Tenant) -> str:
-        from tenants.jobs.selectors import job_fetch
-
         if not tenant.provisioning_job_id:
             return "-"
         job = job_fetch(job_id=tenant.provisioning_job_id)
@@ -59,9 +59,12 @@ class TenantAdmin(admin.ModelAdmin):
     @admin.display(description="Facts")
     def facts(self, tenant: Tenant) -> str:
         facts = tenant_facts_get(tenant=tenant)
+        contributed = format_html_join(
+            "", "{}: {} · ", ((name, "-" if value is None else value) for name, value in facts.contributed.items())
+        )
         return format_html(
-            "users: {} · database: {} bytes · jobs queued: {} · jobs failed: {} · last request: {}",
-            "-" if facts.users is None else facts.users,
+            "{}database: {} bytes · jobs queued: {} · jobs failed: {} · last request: {}",
+            contributed,
             "-" if facts.database_bytes is None else facts.database_bytes,
             facts.jobs_queued,
             facts.jobs_failed,
@@ -98,9 +101,14 @@ class TenantAdmin(admin.ModelAdmin):
         own = [
             path("<path:object_id>/rotate-secret/", self._view(self.rotate_secret_view), name="tenants_tenant_secret"),
             path("<path:object_id>/retire/", self._view(self.retire_view), name="tenants_tenant_retire"),
-            path("<path:object_id>/users/", self._view(self.users_view), name="tenants_tenant_users"),
         ]
-        return own + super().get_urls()
+        contributed = [
+            path(
+                f"<path:object_id>/{page.name}/", self._view(self._page_view(page)), name=f"tenants_tenant_{page.name}"
+            )
+            for page in tenant_pages_registered()
+        ]
+        return own + contributed + super().get_urls()
 
     def _view(self, view: Any) -> Any:
         return self.admin_site.admin_view(view)
@@ -168,13 +176,24 @@ class TenantAdmin(admin.ModelAdmin):
         facts = tenant_facts_get(tenant=tenant)
         return self._page(request, "retire.html", f"Retire {tenant.app_id}", form=form, tenant=tenant, facts=facts)
 
-    def users_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The tenant's users, read in its own context; read-only."""
-        from accounts.selectors import users_list
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        # The buttons of the pages tenant apps contribute (change_form.html links each by its URL name).
+        pages = [(page.label, f"admin:tenants_tenant_{page.name}") for page in tenant_pages_registered()]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "tenant_pages": pages})
 
-        tenant = self._tenant_for(request, object_id, self.has_view_permission(request))
-        users = users_list(tenant=tenant, limit=USERS_SHOWN)
-        return self._page(request, "users.html", f"Users of {tenant.app_id}", tenant=tenant, users=users)
+    def _page_view(self, page: TenantPage) -> Any:
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            """A tenant app's page of one tenant, read in that tenant's own context; read-only."""
+            tenant = self._tenant_for(request, object_id, self.has_view_permission(request))
+            with activate_tenant(tenant_context_for(tenant)):
+                context = page.read()
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+            title = f"{page.label} of {tenant.app_id}"
+            return TemplateResponse(request, page.template, {**context, "title": title, "tenant": tenant})
+
+        return view
 
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Django's delete would leave the database and the jobs behind: retiring (its own page) is the way.

@@ -1,17 +1,24 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
+from console.commands import command_audit
 from console.models import AuditEntry
-from tenants.management.commands._base import TenantCommand
-from tenants.secret_rotation import Tally, app_secrets_reencrypt, session_keys_reencrypt, tenants_with_databases
+from tenants.secret_rotation import (
+    Tally,
+    app_secrets_reencrypt,
+    encrypted_fields_registered,
+    tenant_values_reencrypt,
+    tenants_with_databases,
+)
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = (
         "After a key rotation (the new key first in TENANT_SECRETS_KEYS, the old ones kept for reading), "
-        "re-encrypt every AppSecret and every user's session_key (in each tenant's database) under the new key. "
+        "re-encrypt every AppSecret and every user's session_key (the columns tenant apps register, in each "
+        "tenant's database) under the new key. "
         "Idempotent: a value already under it is left alone. Then the old keys can be removed."
     )
 
@@ -22,21 +29,32 @@ class Command(TenantCommand):
         self.verb = "would be re-encrypted" if dry_run else "re-encrypted"
         secrets = app_secrets_reencrypt(dry_run=dry_run)
         self._line("AppSecrets", secrets)
-        keys, failed = Tally(), []
+        fields = encrypted_fields_registered()
+        totals, failed = {encrypted.label: Tally() for encrypted in fields}, []
         for tenant in tenants_with_databases():
             try:
-                tally = session_keys_reencrypt(tenant=tenant, dry_run=dry_run)
+                tallies = [
+                    (encrypted.label, tenant_values_reencrypt(tenant=tenant, encrypted=encrypted, dry_run=dry_run))
+                    for encrypted in fields
+                ]
             except Exception as error:  # noqa: BLE001 - one unreachable tenant must not stop the others
                 failed.append(f"{tenant.app_id} ({type(error).__name__}: {error})")
                 continue
-            self._line(f"{tenant.app_id}: session keys", tally)
-            keys.add(tally)
-        self._line("session keys, every tenant", keys)
+            for label, tally in tallies:
+                self._line(f"{tenant.app_id}: {label}", tally)
+                totals[label].add(tally)
+        for label, tally in totals.items():
+            self._line(f"{label}, every tenant", tally)
         if not dry_run:
-            self.audit(
-                AuditEntry.Action.REENCRYPT_SECRETS, "", app_secrets=secrets.reencrypted, session_keys=keys.reencrypted
+            counts = {label.replace(" ", "_"): tally.reencrypted for label, tally in totals.items()}
+            command_audit(
+                module=__name__,
+                action=AuditEntry.Action.REENCRYPT_SECRETS,
+                app_id="",
+                app_secrets=secrets.reencrypted,
+                **counts,
             )
-        unreadable = secrets.unreadable + keys.unreadable
+        unreadable = secrets.unreadable + [label for tally in totals.values() for label in tally.unreadable]
         problems = [f"no key in TENANT_SECRETS_KEYS reads {', '.join(unreadable)}"] if unreadable else []
         problems += [f"failed: {', '.join(failed)}"] if failed else []
         if problems:

@@ -2,9 +2,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
+from django.core.management.base import BaseCommand
 
+from console.commands import command_audit
 from console.models import AuditEntry
-from tenants.management.commands._base import TenantCommand
+from core.commands import run_service
 from tenants.selectors import tenant_list
 from tenants.services import tenant_provision
 
@@ -13,7 +15,7 @@ DEMO_APP_ID = "wx0123456789abcdef"
 DEMO_APP_SECRET = "demo-app-secret"  # noqa: S105
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = "Create a demo tenant when there is none (the embedded default), and print curl lines for it."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -22,10 +24,16 @@ class Command(TenantCommand):
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
         tenant = tenant_list().first()
         if tenant is None:
-            tenant = self.run_service(
+            tenant = run_service(
                 tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀", app_secret=DEMO_APP_SECRET
             )
-            self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
+            command_audit(
+                module=__name__,
+                action=AuditEntry.Action.ONBOARD,
+                app_id=tenant.app_id,
+                db_server=tenant.db_server,
+                name=tenant.name,
+            )
             self.stdout.write(f"created the demo tenant {tenant.app_id}")
         header = f"-H '{settings.TENANT_HEADER}: {tenant.app_id}'"
         self.stdout.write("Try it:")

@@ -2,14 +2,15 @@ import os
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
+from console.commands import command_audit
 from console.models import AuditEntry
-from tenants.management.commands._base import TenantCommand
+from core.commands import run_service
 from tenants.services import tenant_rotate_secret
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = (
         "Store a new AppSecret for a tenant once WeChat has accepted it (a token is fetched with it); the old one "
         "stays otherwise. (Admin and platform API: permission tenants.rotate_secret.)"
@@ -25,6 +26,6 @@ class Command(TenantCommand):
         app_secret = os.environ.get(secret_env)
         if not app_secret:
             raise CommandError(f"environment variable {secret_env} is empty or not set")
-        tenant = self.run_service(tenant_rotate_secret, app_id=app_id, app_secret=app_secret)
-        self.audit(AuditEntry.Action.ROTATE_SECRET, tenant.app_id)
+        tenant = run_service(tenant_rotate_secret, app_id=app_id, app_secret=app_secret)
+        command_audit(module=__name__, action=AuditEntry.Action.ROTATE_SECRET, app_id=tenant.app_id)
         self.stdout.write(f"{tenant.app_id}: AppSecret rotated")

@@ -2,14 +2,15 @@ import os
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
+from console.commands import command_audit
 from console.models import AuditEntry
-from tenants.management.commands._base import TenantCommand
+from core.commands import run_service
 from tenants.services import tenant_provision
 
 
-class Command(TenantCommand):
+class Command(BaseCommand):
     help = (
         "Register a mini-program, create its utf8mb4 database and migrate it. Safe to re-run. "
         "(Admin and platform API: onboard, permission tenants.add_tenant.)"
@@ -31,6 +32,12 @@ class Command(TenantCommand):
             app_secret = os.environ.get(secret_env)
             if not app_secret:
                 raise CommandError(f"environment variable {secret_env} is empty or not set")
-        tenant = self.run_service(tenant_provision, app_id=app_id, name=name, server=server, app_secret=app_secret)
-        self.audit(AuditEntry.Action.ONBOARD, tenant.app_id, db_server=tenant.db_server, name=tenant.name)
+        tenant = run_service(tenant_provision, app_id=app_id, name=name, server=server, app_secret=app_secret)
+        command_audit(
+            module=__name__,
+            action=AuditEntry.Action.ONBOARD,
+            app_id=tenant.app_id,
+            db_server=tenant.db_server,
+            name=tenant.name,
+        )
         self.stdout.write(f"{tenant.app_id}: {tenant.status} on {tenant.db_server}/{tenant.db_name}")

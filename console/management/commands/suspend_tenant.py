@@ -1,0 +1,24 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from console.commands import command_audit
+from console.models import AuditEntry
+from core.commands import run_service
+from tenants.services import tenant_suspend
+
+
+class Command(BaseCommand):
+    help = (
+        "Suspend a tenant: its requests get 403 tenant_suspended in every process within the cache bound. "
+        "(Admin and platform API: permission tenants.suspend_tenant.)"
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("app_id")
+
+    def handle(self, *args: Any, app_id: str, **options: Any) -> None:
+        tenant = run_service(tenant_suspend, app_id=app_id)
+        command_audit(module=__name__, action=AuditEntry.Action.SUSPEND, app_id=tenant.app_id)
+        self.stdout.write(f"{tenant.app_id}: {tenant.status}")
