@@ -1,15 +1,14 @@
-"""DRF's exception handler: every error of the API in the one JSON shape of DESIGN.md."""
+"""DRF's exception handler: every error of the API in the one JSON error shape (core.exceptions)."""
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from api.wechat_errors import application_error_for
-from core.exceptions import ApplicationError, RequestTooLarge, ServiceUnavailable, error_body
+from core.exceptions import ApplicationError, RequestTooLarge, ServiceUnavailable, error_body, is_unreachable
 from wechat import WeChatDecryptError, WeChatError
 
 # DRF's own exceptions -> our codes; anything else of DRF keeps its default_code.
@@ -31,8 +30,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, OperationalError | InterfaceError):
-        # Unreachable database: tell the client to retry rather than a bare 500. Other errors reach Sentry.
+    elif is_unreachable(exc):
+        # An unreachable database or Redis: tell the client to retry rather than a bare 500. Other errors reach Sentry.
         exc = ServiceUnavailable()
     elif isinstance(exc, WeChatError | WeChatDecryptError):
         exc = application_error_for(exc)

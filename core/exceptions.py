@@ -5,6 +5,11 @@ Every error a client sees is `{"error": {"code": "<snake_case>", "message": "<hu
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 
 class ApplicationError(Exception):
     code = "error"
@@ -32,6 +37,21 @@ class ServiceUnavailable(ApplicationError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
+
+
+# What "a database or Redis did not answer" looks like, wherever it surfaces: the client should retry (503), not
+# be told of a bug (500).
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionInterrupted,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    return isinstance(error, UNREACHABLE_ERRORS)
 
 
 class RequestTooLarge(ApplicationError):

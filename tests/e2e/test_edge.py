@@ -456,3 +456,11 @@ def test_gunicorns_own_refusals_straight_to_it_are_json_too(edge, name):
     assert_json_error(answer)
     assert 400 <= answer.status < 500
     assert b"\x01" not in answer.body and b"aaaa" not in answer.body  # the client's bytes are not echoed
+
+
+def test_nginx_s_own_405_names_the_allowed_methods(edge):
+    answer = exchange(
+        edge.https_port, request_bytes("TRACE", headers=[("X-AppID", "wx00000000000000e1")]), tls_cert=edge.cert
+    )
+    assert_json_error(answer, 405)
+    assert "GET" in answer.headers["allow"] and "TRACE" not in answer.headers["allow"]
