@@ -24,8 +24,12 @@ class TenantRateThrottle(SimpleRateThrottle):
     The rate comes from settings.API_THROTTLE_RATES (DRF instantiates throttles per request).
     """
 
+    # Set by SimpleRateThrottle.__init__ from the rate (parse_rate) whenever there is one; the stubs leave them out.
+    num_requests: int
+    duration: int
+
     def get_rate(self) -> str | None:
-        return settings.API_THROTTLE_RATES.get(self.scope)
+        return settings.API_THROTTLE_RATES.get(self.scope) if self.scope else None
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
