@@ -7,6 +7,7 @@ within about a minute instead of rq's 10 minutes (JOBS_HEARTBEAT_SECONDS, JOBS_H
 JOBS_MAINTENANCE_SECONDS).
 """
 
+import logging
 from types import TracebackType
 from typing import Any
 
@@ -26,12 +27,17 @@ from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob
 from tenants.jobs.relay import outbox_relay_in_maintenance
 
+logger = logging.getLogger(__name__)
+
 
 class TenantWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("job_monitoring_interval", conf.get_heartbeat_seconds())
         kwargs.setdefault("maintenance_interval", conf.get_maintenance_seconds())
         kwargs.setdefault("job_class", TenantJob)
+        # rq's line for a job it takes names the job's call, arguments included (a nickname, a message's text),
+        # and runs before the tenant is known; TenantWorker writes its own line instead (fork_work_horse).
+        kwargs["log_job_description"] = False
         super().__init__(*args, **kwargs)
         # Called by the maintenance that finds jobs left "started" by a dead worker, before they are retried.
         self.push_exc_handler(record_abandoned_job)
@@ -51,6 +57,8 @@ class TenantWorker(Worker):
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         _look_up_tenant_before_fork(job)
+        with activate_tenant(_tenant_or_none(job)):  # the line names the job's tenant
+            logger.info("job %s: %s", job.id, job.description)  # the function only (TenantJob.get_call_string)
         super().fork_work_horse(job, queue)
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:

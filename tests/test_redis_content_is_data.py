@@ -6,6 +6,7 @@ an object (one that would write a marker file when unpickled), and the same requ
 """
 
 import pickle
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,14 @@ from django.conf import settings
 from django.core.cache import caches
 
 from api.tests.conftest import TenantClient
+from core.tenant_context import activate_tenant
 from tenants import cache as registry_cache
+from tenants.jobs import enqueue
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A
+from tests.job_functions import record_database
+from tests.workers import fetch, running_workers, status, wait_for
 
 pytestmark = pytest.mark.usefixtures("wechat")
 
@@ -69,3 +76,18 @@ def test_a_value_that_is_not_json_is_a_miss_and_a_warning(caplog):
     assert cache.get("poison-probe", "default") == "default"
     assert cache.get_many(["poison-probe"]) == {}
     assert "not JSON" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_pickled_job_payload_is_a_failed_job_not_code(queue_name, tmp_path):
+    """rq pickles a job's call by default: here every job is JSON, so a payload someone wrote into Redis fails."""
+    marker = tmp_path / "marker"
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        job_id = enqueue(record_database, "pickled")
+    job = fetch(job_id)
+    assert job.func_name == "tests.job_functions.record_database"  # stored as JSON, readable as such
+    job.connection.hset(job.key, "data", zlib.compress(pickle.dumps(WritesAMarker(marker))))
+
+    with running_workers(1, tmp_path) as workers:
+        wait_for(lambda: status(job_id) == "failed", 30, lambda: workers[0].log())
+    assert not marker.exists(), "a job payload read from Redis was unpickled"

@@ -201,7 +201,7 @@ def test_the_relay_reads_only_the_outboxes_of_marked_tenants_and_pushes_each_job
     for job_id in ids:
         job = fetch(job_id)
         app_id = job.meta["app_id"]
-        assert job.args == (f"down-{app_id}",) if app_id != TENANT_C else ("unmarked",)
+        assert job.args == ([f"down-{app_id}"] if app_id != TENANT_C else ["unmarked"])
         # Each job runs in its own tenant: its tenant's database, never the one that was relayed before it.
         assert job.perform()["database"] == context(app_id).db_name
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
 from core.exceptions import ApplicationError
 from core.tenant_context import TenantContext, activate_tenant, get_current_tenant
@@ -27,6 +28,16 @@ class TenantJob(Job):
     The tenant is resolved through the registry at run time, so a tenant suspended or dropped since the
     job was enqueued is refused (JobTenantRefused), never run against another database.
     """
+
+    def __init__(self, id: str | None = None, connection: Any = None, serializer: Any = None) -> None:  # noqa: A002
+        # JSON, never pickle, whatever serializer a queue, a worker or a fetch passes: a job's data and meta in
+        # Redis are read by every worker, so a value someone wrote there must be data, never code.
+        super().__init__(id, connection=connection, serializer=JSONSerializer)
+
+    def get_call_string(self) -> str:
+        # The job's description (rq's default for it), shown by rq's lines, dashboards and registries: the
+        # function only, since the arguments are users' content (a nickname, a message's text).
+        return f"{self.func_name}(...)"
 
     # Set in the process that saw this attempt fail: False for a permanent error (no retry), True for a
     # temporary one; None when nothing was raised here (a worker died: retried).

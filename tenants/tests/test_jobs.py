@@ -68,7 +68,7 @@ def test_a_tenant_job_carries_its_app_id_and_waits_for_the_tenant_database_commi
     job = fetch(job_id)
     assert job.meta == {"app_id": TENANT_A}
     assert (job.retries_left, job.retry_intervals) == (3, [1])  # JOBS_RETRY_MAX and _INTERVALS of this test
-    assert job.args == ("one",)
+    assert job.args == ["one"]  # JSON: the job's call is data, so a tuple comes back a list
 
 
 def test_only_the_tenant_database_transaction_holds_a_tenant_job_back(tenant_a):
