@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # for a tenant (README, "Static files").
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
+    # Outside the tenant middleware, so its refusals (404 tenant_not_found, 403 suspended) are private too.
+    "core.middleware.PrivateAnswersMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
