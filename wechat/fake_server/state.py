@@ -169,8 +169,10 @@ class FakeState:
         return max(issued.expires_at - time.time(), 0.0) if issued else 0.0
 
     def use_code_once(self, app_id: str, kind: str, code: str) -> None:
-        """Codes work once per AppID (40029 afterwards)."""
+        """Codes work once per AppID: a login code again is 40163 (code been used), a phone code 40029."""
         if (app_id, kind, code) in self.used_codes:
+            if kind == "login":
+                raise FakeError(40163, "code been used")
             raise FakeError(40029, "invalid code")
         self.used_codes.add((app_id, kind, code))
 

@@ -44,7 +44,7 @@ def test_reused_login_code_raises_code_invalid(client: WeChatClient) -> None:
     client.code_to_session("code-once")
     with pytest.raises(exc.WeChatCodeInvalid) as raised:
         client.code_to_session("code-once")
-    assert raised.value.errcode == 40029
+    assert raised.value.errcode == 40163  # WeChat's "code been used"
 
 
 def test_unknown_app_id_raises_app_id_invalid(fake_server: Any) -> None:
