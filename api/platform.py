@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from api.jobs import JobApi
 from api.schema import TenantAutoSchema, api_errors
-from api.serializers import StrictCharField
+from api.serializers import AppIdField, StrictCharField
 from console import permissions as perms
 from console.actors import actor_from_request
 from console.facts import tenant_facts_get
@@ -132,7 +132,7 @@ class TenantListApi(PlatformApi):
     required_permissions = {"GET": perms.READ_TENANT, "POST": (perms.ADD_TENANT,)}
 
     class InputSerializer(serializers.Serializer):
-        app_id = StrictCharField(max_length=64)
+        app_id = AppIdField(max_length=64)
         name = StrictCharField(max_length=100)
         db_server = StrictCharField(max_length=64, required=False)
         app_secret = StrictCharField(max_length=128, required=False, write_only=True)

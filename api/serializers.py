@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -30,7 +32,11 @@ FILLED_NO_NUL_PATTERN = r"^[^\x00]+$"
 # An absolute http(s) URL: a host, then optionally a path, query or fragment; no space or control character. What
 # the schema allows the API accepts (Django's URLValidator refused some URLs the schema's `format: uri` allowed,
 # e.g. a 511-character one with a long host name).
-HTTP_URL_PATTERN = r"^https?://[^\x00-\x20/?#@]+([/?#][^\x00-\x20]*)?$"
+# The host is a DNS name (no IP literal in brackets, no user info), the rest RFC 3986's characters only: no quote,
+# angle bracket, brace or backslash, so a stored avatar URL is safe to put in a page and parses as a URL everywhere.
+HTTP_URL_PATTERN = (
+    r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?([/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -54,3 +60,9 @@ class StrictCharField(serializers.CharField):
 class HttpUrlField(StrictCharField):
     pattern = HTTP_URL_PATTERN
     pattern_message = "Must be an http:// or https:// URL."
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{settings.TENANT_APP_ID_PATTERN}$"})
+class AppIdField(StrictCharField):
+    """An AppID in a body: any string here, refused as 400 app_id_invalid by the view (tenants.app_ids), with the
+    AppID's form published in the schema as for the X-AppID header and the URLs."""

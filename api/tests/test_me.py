@@ -82,3 +82,19 @@ def test_encrypted_data_decrypts_with_the_users_session_key_for_its_own_tenant_o
     encrypted, iv = encrypt_for_tests(session_key=user.session_key, payload=foreign)
     with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))), pytest.raises(WeChatDecryptError):
         user_decrypt_data(user=user, encrypted_data=encrypted, iv=iv)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[", "http://[::1]/a.png", "http://{&}", 'http://evil.example/"><script>', "https://u:p@x.example/"]
+)
+def test_an_avatar_url_that_is_unsafe_or_does_not_parse_is_400_and_stores_nothing(alice, url):
+    response = alice.patch("/api/v1/me", {"avatar_url": url})
+    assert response.status_code == 400, response.content
+    assert "avatar_url" in response.json()["error"]["fields"]
+    assert alice.get("/api/v1/me").json()["avatar_url"] == ""
+
+
+def test_the_onboarding_bodys_app_id_publishes_the_app_id_pattern(client):
+    schema = client.get("/api/schema/?format=json").json()
+    app_id = schema["components"]["schemas"]["TenantListInput"]["properties"]["app_id"]
+    assert app_id["pattern"] == r"^wx[0-9a-f]{16}$"
