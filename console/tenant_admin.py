@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -121,6 +121,8 @@ class TenantAdmin(admin.ModelAdmin):
         # The permission is checked before the tenant is looked up: no answer tells an outsider what exists.
         if not allowed:
             raise PermissionDenied
+        if not object_id.isdigit():  # /admin/tenants/tenant/abc/users/: no such tenant, not a 500 of int("abc")
+            raise Http404
         return get_object_or_404(Tenant, pk=object_id)
 
     def _change_url(self, tenant: Tenant) -> str:

@@ -321,3 +321,10 @@ def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(admin_clien
     assert staff_with("view_auditentry").get("/admin/console/auditentry/").status_code == 200
     with pytest.raises(ValueError, match="never changed"):
         entry.save()
+
+
+@pytest.mark.parametrize("page_name", ["users", "retire", "rotate-secret"])
+@pytest.mark.parametrize("object_id", ["abc", "1%20", "-1"])
+def test_a_tenant_page_of_an_id_that_is_no_number_is_404_not_500(admin_client, page_name, object_id):
+    response = admin_client.get(f"/admin/tenants/tenant/{object_id}/{page_name}/")
+    assert response.status_code == 404
