@@ -1,4 +1,4 @@
-"""Subscribe messages (WECHAT.md), sent by a worker with the tenant's access_token from the fleet-wide holder."""
+"""Subscribe messages (docs/wechat.md), sent by a worker with the tenant's access_token from the fleet-wide holder."""
 
 from collections.abc import Mapping
 from typing import Any

@@ -1,4 +1,4 @@
-"""Content security of what users write: msgSecCheck v2 (WECHAT.md) of a new nickname, in a worker.
+"""Content security of what users write: msgSecCheck v2 (docs/wechat.md) of a new nickname, in a worker.
 
 The nickname is saved at once and checked right after (WeChat answers in well under a second, but may be
 busy: -1 and time-outs are retried); a `risky` answer puts the previous nickname back, unless the user has
