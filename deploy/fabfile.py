@@ -17,8 +17,8 @@ Layout on a host (README, "Deployment"):
 A deploy uploads and unpacks the code, installs (or reuses) its virtualenv, runs `migrate` and
 `migrate_tenants`, collects static files, and only then switches `current` (a rename: atomic), reloads gunicorn
 with HUP (a restart when the virtualenv changed, since a HUP keeps the master's interpreter) and restarts the rq
-workers. Any step that fails stops the deploy before the switch: `current` stays where it was and the
-half-made release directory is removed. Migrations run before the switch, so they must suit the running
+workers and the outbox relay. Any step that fails stops the deploy before the switch: `current` stays where it
+was and the half-made release directory is removed. Migrations run before the switch, so they must suit the running
 release too (add columns first, drop them a release later); a rollback does not undo them.
 """
 
@@ -39,7 +39,7 @@ from invoke.runners import Result
 REPO = Path(__file__).resolve().parent.parent
 ROOT = "/srv/miniplex"
 SETTINGS = "config.settings.master"
-WEB, WORKERS = "miniplex-web", "miniplex-worker:*"
+WEB, WORKERS, RELAY = "miniplex-web", "miniplex-worker:*", "miniplex-relay"
 HEALTH_URL = "http://127.0.0.1:8000/healthz"
 # Release names go into paths and shell commands: nothing but these characters.
 RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -204,8 +204,8 @@ def _reload(c: Connection, supervisorctl: str, *, restart: bool) -> None:
     else:
         print("restarting gunicorn (first start, or a new virtualenv)")
         _run(c, f"{supervisorctl} restart {WEB}")
-    print("restarting the rq workers (each finishes its job first)")
-    _run(c, f"{supervisorctl} restart {shlex.quote(WORKERS)}")
+    print("restarting the rq workers (each finishes its job first) and the outbox relay")
+    _run(c, f"{supervisorctl} restart {shlex.quote(WORKERS)} {RELAY}")
 
 
 def _wait_for_release(c: Connection, health_url: str, release: str, seconds: float = 90) -> None:
