@@ -4,12 +4,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import MiniProgramUser, UserJob
 from core.tenant_context import require_current_tenant
-from tenants.jobs import conf, enqueue
+from tenants.jobs import enqueue
 
 
 def user_job_enqueue(*, user: MiniProgramUser, func: Callable[..., Any], **kwargs: Any) -> str:
@@ -28,7 +29,7 @@ def user_job_enqueue(*, user: MiniProgramUser, func: Callable[..., Any], **kwarg
 
 
 def _job_lifetime() -> timedelta:
-    return timedelta(seconds=max(conf.get_result_ttl(), conf.get_failure_ttl()))
+    return timedelta(seconds=max(settings.JOBS_RESULT_TTL_SECONDS, settings.JOBS_FAILURE_TTL_SECONDS))
 
 
 def job_user_get(*, user_id: int, openid: str | None) -> MiniProgramUser:

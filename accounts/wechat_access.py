@@ -2,8 +2,7 @@
 
 from functools import lru_cache
 
-from django.conf import settings
-
+from core.redis import get_redis
 from tenants.secrets import secret_decrypt
 from tenants.selectors import tenant_get
 from wechat import AccessTokenHolder, WeChatClient
@@ -22,14 +21,4 @@ def wechat_client_for(app_id: str) -> WeChatClient:
 @lru_cache(maxsize=1)
 def access_token_holder() -> AccessTokenHolder:
     """This process's handle on the fleet-wide access_token store (Redis; in-process in the embedded default)."""
-    return AccessTokenHolder(_token_redis(), client_factory=wechat_client_for)
-
-
-def _token_redis():  # -> redis.Redis or a fakeredis stand-in
-    if settings.REDIS_URL:
-        import redis
-
-        return redis.Redis.from_url(settings.REDIS_URL)
-    import fakeredis
-
-    return fakeredis.FakeRedis()
+    return AccessTokenHolder(get_redis(), client_factory=wechat_client_for)

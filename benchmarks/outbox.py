@@ -37,6 +37,7 @@ def measure(jobs: int, rounds: int) -> dict:
     django.setup()
     from functools import partial
 
+    from django.conf import settings
     from django.db import connections, transaction
 
     from accounts.models import MiniProgramUser
@@ -58,8 +59,8 @@ def measure(jobs: int, rounds: int) -> dict:
             job_id=uuid.uuid4().hex,
             meta={META_APP_ID: tenant.app_id},
             retry=conf.get_retry(),
-            result_ttl=conf.get_result_ttl(),
-            failure_ttl=conf.get_failure_ttl(),
+            result_ttl=settings.JOBS_RESULT_TTL_SECONDS,
+            failure_ttl=settings.JOBS_FAILURE_TTL_SECONDS,
         )
         transaction.on_commit(push, using=alias)
 

@@ -6,6 +6,7 @@ from typing import Any
 from django_redis.client import DefaultClient
 from django_redis.serializers.json import JSONSerializer
 
+from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import get_current_tenant
 
 logger = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ def tenant_scope_delete(*, app_id: str) -> int:
     tenant database's alone, accounts.tokens), and throttle counts expire within two windows.
     """
     from django.core.cache import caches
-    from django_redis.exceptions import ConnectionInterrupted
-    from redis.exceptions import RedisError
 
     cache = caches["default"]
     get_client = getattr(getattr(cache, "client", None), "get_client", None)
@@ -39,7 +38,7 @@ def tenant_scope_delete(*, app_id: str) -> int:
     pattern = f"{_glob_escape(cache.key_prefix)}:{cache.version}:{app_id}:*"
     try:
         return _delete_matching(get_client(write=True), pattern)
-    except (ConnectionInterrupted, RedisError) as error:
+    except REDIS_UNREACHABLE as error:
         logger.warning("cache scope of %s not deleted, Redis is unreachable: %s", app_id, error)
         return 0
 

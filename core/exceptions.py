@@ -8,6 +8,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -52,6 +53,13 @@ UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 def is_unreachable(error: BaseException | None) -> bool:
     return isinstance(error, UNREACHABLE_ERRORS)
+
+
+# What "Redis cannot serve this" looks like, for code that goes on without Redis (a cache miss, the database
+# instead, a retry later). Wider than the Redis part of UNREACHABLE_ERRORS on purpose: a Redis that answers with
+# an error (out of memory, a read-only replica after a fail-over, MISCONF) cannot serve either, and every caller
+# treated any RedisError so before this name existed. django-redis wraps the same errors in ConnectionInterrupted.
+REDIS_UNREACHABLE: tuple[type[BaseException], ...] = (ConnectionInterrupted, RedisError)
 
 
 class RequestTooLarge(ApplicationError):

@@ -4,10 +4,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, JsonResponse
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
-from core.exceptions import error_body
+from core.exceptions import REDIS_UNREACHABLE, error_body
 
 RELEASE_HEADER = "X-Release"
 
@@ -35,7 +33,7 @@ def _redis_answers() -> bool:
     try:
         caches["platform"].get("readyz")
         return True
-    except (ConnectionInterrupted, RedisError):
+    except REDIS_UNREACHABLE:
         return False
 
 

@@ -5,10 +5,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+from core.exceptions import REDIS_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class TenantRateThrottle(SimpleRateThrottle):
         self.key = key
         try:
             return self._count_and_check()
-        except (ConnectionInterrupted, RedisError) as error:
+        except REDIS_UNREACHABLE as error:
             # The counts live in Redis; while it is down there is nothing to count against, and an outage
             # of the cache must not take the API down with it.
             logger.warning("throttle counts unreachable, request let through: %s", error)

@@ -35,9 +35,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from redis.exceptions import RedisError
 
-from core.exceptions import ServiceUnavailable
+from core.exceptions import REDIS_UNREACHABLE, ServiceUnavailable
 from core.tenant_context import TenantContext
 
 logger = logging.getLogger(__name__)
@@ -279,7 +278,7 @@ def _generation_read() -> int | None:
         return 0
     try:
         value = client.get(generation_key())
-    except RedisError as error:
+    except REDIS_UNREACHABLE as error:
         # Conservative: the copies are dropped, lookups read on.
         logger.warning("tenant cache unreachable, local registry copies dropped: %s", error)
         return None
@@ -318,7 +317,7 @@ def _shared_get(app_id: str) -> _Shared:
         return _Shared(False)
     try:
         raw = client.get(entry_key(app_id))
-    except RedisError as error:
+    except REDIS_UNREACHABLE as error:
         logger.warning("tenant cache unreachable, reading the registry: %s", error)
         return _Shared(False)
     return _Shared(False) if raw is None else _decode(raw)
@@ -334,7 +333,7 @@ def _shared_offer(app_id: str, entry: TenantEntry | None, version: int) -> bool:
     ttl = max(1, math.ceil(seconds))  # whole seconds for EX; a bound of 0 or 0.5 still stores for 1 s
     try:
         result = client.register_script(_OFFER)(keys=[entry_key(app_id)], args=[_encode(entry, version), version, ttl])
-    except RedisError as error:
+    except REDIS_UNREACHABLE as error:
         # Nothing is written; the copy is dropped at the next generation check (which fails, or differs).
         logger.warning("tenant cache unreachable, entry not stored: %s", error)
         return True
@@ -364,7 +363,7 @@ def announce(*, app_id: str, version: int) -> int:
                 keys=[entry_key(app_id), generation_key()],
                 args=[version, tombstone, max(1, math.ceil(settings.TENANT_SHARED_CACHE_SECONDS)), start],
             )
-        except RedisError as error:
+        except REDIS_UNREACHABLE as error:
             logger.error("tenant cache unreachable, %s not changed: %s", app_id, error)
             raise RegistryCacheUnreachable() from error
         if applied:
@@ -381,6 +380,6 @@ def withdraw(*, app_id: str, version: int) -> None:
         return
     try:
         client.register_script(_WITHDRAW)(keys=[entry_key(app_id)], args=[version])
-    except RedisError as error:
+    except REDIS_UNREACHABLE as error:
         # Harmless but costly: lookups of this tenant read the database until the tombstone expires.
         logger.warning("tenant cache unreachable, tombstone of %s left: %s", app_id, error)

@@ -5,11 +5,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
 from core.client_address import client_address
-from core.exceptions import ApplicationError, ServiceUnavailable
+from core.exceptions import REDIS_UNREACHABLE, ApplicationError, ServiceUnavailable
 from core.responses import error_response
 from core.tenant_context import reset_current_tenant, set_current_tenant
 from core.throttling import TenantRateThrottle
@@ -62,7 +60,7 @@ class UnknownAppIdThrottle(TenantRateThrottle):
             return  # nothing was counted (Redis did not answer; the throttle let the lookup through)
         try:
             self.cache.decr(f"{self.key}:{int(self.now // self.duration)}")
-        except (ValueError, TypeError, ConnectionInterrupted, RedisError):
+        except (ValueError, TypeError, *REDIS_UNREACHABLE):
             pass  # the count stays: a little less budget for this address, never an error for the request
 
 

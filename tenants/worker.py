@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import sentry_sdk
+from django.conf import settings
 from django.db import DatabaseError, connections
 from rq.exceptions import AbandonedJobError
 from rq.executions import Execution
@@ -21,7 +22,6 @@ from rq.worker import Worker
 
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
-from tenants.jobs import conf
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob
@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 class TenantWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("job_monitoring_interval", conf.get_heartbeat_seconds())
-        kwargs.setdefault("maintenance_interval", conf.get_maintenance_seconds())
+        kwargs.setdefault("job_monitoring_interval", settings.JOBS_HEARTBEAT_SECONDS)
+        kwargs.setdefault("maintenance_interval", settings.JOBS_MAINTENANCE_SECONDS)
         kwargs.setdefault("job_class", TenantJob)
         # rq's line for a job it takes names the job's call, arguments included (a nickname, a message's text),
         # and runs before the tenant is known; TenantWorker writes its own line instead (fork_work_horse).
@@ -50,7 +50,7 @@ class TenantWorker(Worker):
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """rq's TTL of a running job's heartbeat, with JOBS_HEARTBEAT_GRACE_SECONDS instead of a fixed 60 s."""
-        grace = conf.get_heartbeat_grace_seconds()
+        grace = settings.JOBS_HEARTBEAT_GRACE_SECONDS
         if job.timeout and job.timeout > 0:
             return int(min(job.timeout - working_time, self.job_monitoring_interval)) + grace
         return self.job_monitoring_interval + grace

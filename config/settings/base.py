@@ -135,8 +135,8 @@ TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 # belong to no tenant, such as the tenant registry's cached entries.
 REDIS_URL = env("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="miniplex")
-# Redis connections one process may hold; a request past it waits (up to 5 s) for one to come free instead of
-# failing: under gevent, 1,000 concurrent clients exceeded redis-py's pool (MaxConnectionsError, benchmarks/).
+# Redis connections one process may hold, caches, queue and token holder together (core.redis); a request past
+# it waits (up to 5 s) for one to come free instead of failing (benchmarks/README.md).
 REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=50)
 if REDIS_URL:
     _cache_backend = {
@@ -146,8 +146,8 @@ if REDIS_URL:
             # JSON, never pickle: a value in Redis is data, not code (core.cache).
             "CLIENT_CLASS": "core.cache.SafeRedisClient",
             "SERIALIZER": "core.cache.SafeJSONSerializer",
-            "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
-            "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS, "timeout": 5},
+            # The process's one bounded pool, shared with the jobs queue and the token holder (core.redis).
+            "CONNECTION_FACTORY": "core.redis.SharedPoolConnectionFactory",
         },
     }
 else:
@@ -253,9 +253,12 @@ RQ_KEY_PREFIX = env("RQ_KEY_PREFIX", default="rq")
 # Temporary errors (WeChat -1 and time-outs, a database or Redis hiccup) are retried this often, this far apart.
 JOBS_RETRY_MAX = env.int("JOBS_RETRY_MAX", default=5)
 JOBS_RETRY_INTERVALS = env.list("JOBS_RETRY_INTERVALS", cast=int, default=[10, 30, 60, 120, 300])
+# A finished job's result stays readable (GET /api/v1/jobs/<id>) this long; a failed one stays in the failed
+# registry (the failed_jobs command) this long.
 JOBS_RESULT_TTL_SECONDS = 24 * 3600
 JOBS_FAILURE_TTL_SECONDS = 30 * 24 * 3600
-# A job whose worker is killed is retried after at most heartbeat + grace + maintenance seconds (README).
+# A job whose worker is killed is retried after at most heartbeat + grace + maintenance seconds (README);
+# rq's own defaults (a 60 s grace, maintenance every 10 minutes) would leave it for far longer.
 JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=10)
 JOBS_HEARTBEAT_GRACE_SECONDS = env.int("JOBS_HEARTBEAT_GRACE_SECONDS", default=20)
 JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)

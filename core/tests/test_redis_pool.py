@@ -1,12 +1,59 @@
+import os
+
+import fakeredis
 from django.conf import settings
 from django.core.cache import caches
 from django_redis import get_redis_connection
 from redis import BlockingConnectionPool
 
+from accounts.wechat_access import access_token_holder
+from core.redis import POOL_TIMEOUT_SECONDS, get_pool, get_redis
+from tenants.jobs import get_connection, get_queue
 
-def test_the_cache_waits_for_a_free_redis_connection_instead_of_failing():
-    for alias in ("default", "platform"):
-        pool = get_redis_connection(alias).connection_pool
-        assert isinstance(pool, BlockingConnectionPool)
-        assert pool.max_connections == settings.REDIS_MAX_CONNECTIONS
-    assert caches["platform"].get("nothing-here") is None  # and it still talks to the real Redis
+
+def test_every_redis_client_of_the_process_draws_from_one_bounded_pool():
+    pool = get_pool(settings.REDIS_URL)
+    assert isinstance(pool, BlockingConnectionPool)
+    assert pool.max_connections == settings.REDIS_MAX_CONNECTIONS
+    assert pool.timeout == POOL_TIMEOUT_SECONDS
+    clients = {
+        "default cache": get_redis_connection("default"),
+        "platform cache": get_redis_connection("platform"),
+        "jobs queue": get_connection(),
+        "queue object": get_queue().connection,
+        "token holder": access_token_holder()._redis,
+        "core.redis": get_redis(),
+    }
+    assert {name: client.connection_pool for name, client in clients.items()} == dict.fromkeys(clients, pool)
+    assert all(client.connection_pool is pool for client in clients.values())
+    assert get_redis() is get_redis(settings.REDIS_URL)  # one client too, not one per call
+    assert caches["platform"].get("nothing-here") is None  # and the cache still talks to the real Redis
+    assert get_connection().ping() is True
+
+
+def test_a_forked_child_does_not_use_the_connections_of_its_parent():
+    # rq's work horse and gunicorn's workers are forks: redis-py's pool notices the new pid and starts afresh.
+    pool = get_pool(settings.REDIS_URL)
+    get_redis().ping()
+    inherited = set(map(id, pool._connections))
+    assert inherited
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        ok = False
+        try:
+            get_redis().ping()
+            ok = pool.pid == os.getpid() and not inherited & set(map(id, pool._connections))
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(child, 0)
+    assert answer == b"1"
+    assert pool.pid == os.getpid()  # the parent's pool is untouched
+
+
+def test_without_a_redis_url_the_process_shares_one_in_process_stand_in():
+    assert isinstance(get_redis(""), fakeredis.FakeRedis)
+    assert get_redis("") is get_redis("")

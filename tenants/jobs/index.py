@@ -14,7 +14,6 @@ from typing import cast
 from django.conf import settings
 from redis.client import Pipeline
 
-from tenants.jobs import conf
 from tenants.jobs.job import TenantJob
 from tenants.jobs.queue import get_connection
 
@@ -27,7 +26,7 @@ def index_key(app_id: str | None) -> str:
 
 def _lifetime() -> int:
     """Seconds an id may stay: no job outlives its result or failure record in rq."""
-    return max(conf.get_result_ttl(), conf.get_failure_ttl())
+    return max(settings.JOBS_RESULT_TTL_SECONDS, settings.JOBS_FAILURE_TTL_SECONDS)
 
 
 def index_add(*, app_id: str | None, job_id: str, pipeline: Pipeline | None = None) -> None:

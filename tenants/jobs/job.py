@@ -4,11 +4,10 @@ import logging
 from contextlib import nullcontext
 from typing import Any
 
-from redis.exceptions import RedisError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from core.exceptions import ApplicationError
+from core.exceptions import REDIS_UNREACHABLE, ApplicationError
 from core.tenant_context import TenantContext, activate_tenant, get_current_tenant
 from tenants import cache as registry_cache
 from tenants.jobs.exceptions import JobTenantRefused
@@ -98,7 +97,7 @@ class TenantJob(Job):
         self.meta[META_FAILURE] = record
         try:
             self.save_meta()
-        except RedisError:
+        except REDIS_UNREACHABLE:
             # The failure itself may be Redis going away; the original error is what gets raised and reported.
             logger.warning("job %s: could not store its failure reason in Redis", self.id)
 

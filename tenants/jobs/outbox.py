@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from redis.exceptions import RedisError
 from rq.exceptions import DuplicateJobError
 
+from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, TenantNotActive, activate_tenant, get_current_tenant
 from tenants.jobs import conf
 from tenants.jobs.index import index_add
@@ -78,7 +79,7 @@ def _push_or_record(*, job_id: str, func_name: str, payload: str, tenant: Tenant
     """Autocommit: the job is pushed now; only a push that Redis refuses leaves a record (and a mark)."""
     try:
         push(job_id=job_id, func_name=func_name, payload=payload)
-    except RedisError as error:
+    except REDIS_UNREACHABLE as error:
         logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", job_id, error)
         outbox_record_create(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
         outbox_mark_pending(tenant=tenant)
@@ -114,7 +115,7 @@ def payload_of(args: tuple[Any, ...], kwargs: dict[str, Any], meta: dict[str, An
 
     The queue's name goes with them: a record is relayed to the queue it was enqueued on.
     """
-    data = {"queue": conf.get_queue_name(), "args": list(args), "kwargs": kwargs, "meta": meta}
+    data = {"queue": settings.JOBS_QUEUE, "args": list(args), "kwargs": kwargs, "meta": meta}
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -134,7 +135,7 @@ def outbox_push_committed(committed: Committed) -> None:
     with activate_tenant(committed.tenant):
         try:
             push(job_id=committed.job_id, func_name=committed.func_name, payload=committed.payload)
-        except RedisError as error:
+        except REDIS_UNREACHABLE as error:
             logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", committed.job_id, error)
             outbox_mark_pending(tenant=committed.tenant)
 
@@ -156,8 +157,8 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
             job_id=job_id,
             meta=data["meta"],
             retry=conf.get_retry(),
-            result_ttl=conf.get_result_ttl(),
-            failure_ttl=conf.get_failure_ttl(),
+            result_ttl=settings.JOBS_RESULT_TTL_SECONDS,
+            failure_ttl=settings.JOBS_FAILURE_TTL_SECONDS,
             unique=True,
         )
     except DuplicateJobError:

@@ -6,26 +6,15 @@ from redis import Redis
 from rq import Queue
 from rq.defaults import RQ_KEY_PREFIX
 
-from tenants.jobs import conf
+from core.redis import get_redis
 from tenants.jobs.job import TenantJob
-
-# One client (and connection pool) per Redis URL and process; "" is the embedded default's stand-in.
-_connections: dict[str, Redis] = {}
 
 
 def get_connection() -> Redis:
-    """The Redis of the jobs queue (RQ_QUEUES), or an in-process fakeredis when no Redis is configured."""
-    url = settings.RQ_QUEUES[conf.get_queue_name()].get("URL", "")
-    if url not in _connections:
-        _check_key_prefix()
-        if url:
-            _connections[url] = Redis.from_url(url)
-        else:
-            # The embedded default (./dev serve): no Redis, and jobs run in-process (ASYNC False).
-            import fakeredis
-
-            _connections[url] = fakeredis.FakeRedis()
-    return _connections[url]
+    """The Redis of the jobs queue (RQ_QUEUES) on the process's shared pool (core.redis), or the embedded
+    default's in-process fakeredis when no Redis is configured (jobs then run at once: ASYNC False)."""
+    _check_key_prefix()
+    return get_redis(settings.RQ_QUEUES[settings.JOBS_QUEUE].get("URL", ""))
 
 
 def _check_key_prefix() -> None:
@@ -39,8 +28,8 @@ def _check_key_prefix() -> None:
 
 def get_queue(name: str | None = None) -> Queue:
     """The shared queue (or the named one), with TenantJob; in the embedded default it runs each job at once."""
-    name = name or conf.get_queue_name()
-    config = settings.RQ_QUEUES.get(name, settings.RQ_QUEUES[conf.get_queue_name()])
+    name = name or settings.JOBS_QUEUE
+    config = settings.RQ_QUEUES.get(name, settings.RQ_QUEUES[settings.JOBS_QUEUE])
     return Queue(
         name,
         connection=get_connection(),

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F
-from redis.exceptions import RedisError
 from rq.job import Job
 
+from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
 from tenants.jobs.queue import get_connection
@@ -71,7 +71,7 @@ def sweep_claim() -> bool:
     key = f"{settings.RQ_KEY_PREFIX}:outbox:sweep"
     try:
         return bool(get_connection().set(key, "1", nx=True, ex=max(1, int(settings.OUTBOX_SWEEP_SECONDS))))
-    except RedisError:
+    except REDIS_UNREACHABLE:
         return False  # nothing can be pushed anyway; the pass itself will say so
 
 
@@ -83,7 +83,7 @@ def outbox_relay_in_maintenance() -> None:
     """
     try:
         report = outbox_relay(sweep=sweep_claim())
-    except (RedisError, DatabaseError) as error:
+    except (*REDIS_UNREACHABLE, DatabaseError) as error:
         logger.warning("outbox relay: pass failed: %s", error)
     else:
         if report.pushed or report.left:
@@ -115,7 +115,7 @@ def _relay_outbox(model: OutboxModel, name: str, report: RelayReport) -> None:
     try:
         while _relay_batch(model, report) == BATCH:
             pass
-    except RedisError:
+    except REDIS_UNREACHABLE:
         report.left[name] = model.objects.count()
         raise
     left = model.objects.filter(attempts__lt=MAX_ATTEMPTS).count()
@@ -142,7 +142,7 @@ def _relay_batch(model: OutboxModel, report: RelayReport) -> int:
                 continue
             try:
                 pushed = push(job_id=record.id, func_name=record.func_name, payload=record.payload)
-            except RedisError:
+            except REDIS_UNREACHABLE:
                 raise  # the transaction rolls back: every record of the batch stays for the next pass
             except Exception:  # a record rq refuses (a bug): counted, so that it cannot block the outbox
                 logger.exception("outbox record %s could not be pushed", record.id)

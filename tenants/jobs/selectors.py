@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 
+from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import require_current_tenant
 from tenants.jobs.exceptions import JobNotFound
 from tenants.jobs.index import tenant_jobs
@@ -65,7 +65,7 @@ def job_state_get(*, job_id: str) -> JobState:
     """The active tenant's job's state; one still in its outbox (not pushed yet: Redis was down) is `queued`."""
     try:
         return _state_of(job_get_for_tenant(job_id=job_id))
-    except (JobNotFound, RedisError):
+    except (JobNotFound, *REDIS_UNREACHABLE):
         if not _in_outbox(OutboxJob, job_id):  # the active tenant's own database: nobody else's job is there
             raise
         return _waiting(job_id)
@@ -75,7 +75,7 @@ def platform_job_state_get(*, job_id: str) -> JobState:
     """A platform job's state (for platform admins); a tenant's job id is JobNotFound here."""
     try:
         job = job_fetch(job_id=job_id)
-    except RedisError:
+    except REDIS_UNREACHABLE:
         if not _in_outbox(PlatformOutboxJob, job_id):
             raise
         return _waiting(job_id)

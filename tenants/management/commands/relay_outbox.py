@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connections
-from redis.exceptions import RedisError
 
+from core.exceptions import REDIS_UNREACHABLE
 from tenants.jobs.relay import RelayReport, outbox_relay, sweep_claim
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if once:
             try:
                 report = outbox_relay(sweep=sweep)
-            except RedisError as error:
+            except REDIS_UNREACHABLE as error:
                 raise SystemExit(f"Redis is unreachable, nothing relayed: {error}") from None
             self.stdout.write(json.dumps(asdict(report)))
             return
@@ -42,7 +42,7 @@ class Command(BaseCommand):
             sweep = time.monotonic() >= next_sweep and sweep_claim()
             try:
                 report = outbox_relay(sweep=sweep)
-            except (RedisError, DatabaseError) as error:
+            except (*REDIS_UNREACHABLE, DatabaseError) as error:
                 logger.warning("outbox relay: pass failed, retried in %ss: %s", settings.OUTBOX_RELAY_SECONDS, error)
             else:
                 if sweep:
