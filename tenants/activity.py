@@ -9,8 +9,8 @@ import time
 from datetime import UTC, datetime
 
 from django.core.cache import caches
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
+
+from core.exceptions import REDIS_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 WRITE_EVERY_SECONDS = 60
@@ -28,14 +28,14 @@ def tenant_touch(*, app_id: str) -> None:
     _written_at[app_id] = now
     try:
         caches["platform"].set(_key(app_id), now, timeout=None)
-    except (ConnectionInterrupted, RedisError) as error:
+    except REDIS_UNREACHABLE as error:
         logger.warning("could not record the last request time: %s", error)
 
 
 def tenant_last_request(*, app_id: str) -> datetime | None:
     try:
         stamp = caches["platform"].get(_key(app_id))
-    except (ConnectionInterrupted, RedisError):
+    except REDIS_UNREACHABLE:
         return None
     return datetime.fromtimestamp(stamp, tz=UTC) if stamp is not None else None
 
