@@ -1,7 +1,5 @@
 """What a mini-program user does: log in with WeChat, log out, edit the profile, bind a phone number."""
 
-from typing import Any
-
 from django.db import transaction
 
 from accounts.models import MiniProgramUser
@@ -9,7 +7,6 @@ from accounts.moderation import nickname_check_enqueue
 from accounts.tokens import token_issue, token_revoke
 from accounts.wechat_access import access_token_holder, wechat_client_for
 from core.tenant_context import require_current_tenant
-from wechat import decrypt_encrypted_data
 
 
 def user_login(*, code: str) -> tuple[MiniProgramUser, str]:
@@ -55,10 +52,3 @@ def user_bind_phone(*, user: MiniProgramUser, code: str) -> MiniProgramUser:
     user.phone = phone_info["phoneNumber"]
     user.save(update_fields=["phone", "updated_at"])
     return user
-
-
-def user_decrypt_data(*, user: MiniProgramUser, encrypted_data: str, iv: str) -> dict[str, Any]:
-    """Decrypts a wx.getXxx encryptedData with the user's session_key; its watermark must name this tenant."""
-    return decrypt_encrypted_data(
-        session_key=user.session_key, iv=iv, encrypted_data=encrypted_data, app_id=require_current_tenant().app_id
-    )

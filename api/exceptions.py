@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from api.wechat_errors import application_error_for
 from core.exceptions import ApplicationError, RequestTooLarge, ServiceUnavailable, error_body, is_unreachable
-from wechat import WeChatDecryptError, WeChatError
+from wechat import WeChatError
 
 # DRF's own exceptions -> our codes; anything else of DRF keeps its default_code.
 DRF_CODES = {
@@ -33,7 +33,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif is_unreachable(exc):
         # An unreachable database or Redis: tell the client to retry rather than a bare 500. Other errors reach Sentry.
         exc = ServiceUnavailable()
-    elif isinstance(exc, WeChatError | WeChatDecryptError):
+    elif isinstance(exc, WeChatError):
         exc = application_error_for(exc)
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()

@@ -4,7 +4,6 @@ from core.exceptions import ApplicationError, ServiceUnavailable
 from wechat import (
     WeChatCodeInvalid,
     WeChatConfigError,
-    WeChatDecryptError,
     WeChatError,
     WeChatRateLimited,
     WeChatUserBlocked,
@@ -45,12 +44,6 @@ class WeChatFailed(ApplicationError):
     status = 502
 
 
-class DecryptFailed(ApplicationError):
-    code = "decrypt_failed"
-    message = "The encrypted data could not be decrypted for this user and mini-program; log in again."
-    status = 400
-
-
 # What a request that calls WeChat can answer besides 503 (for the OpenAPI schema: api.schema.api_errors).
 WECHAT_CALL_ERRORS = (
     WeChatCodeRejected,
@@ -67,11 +60,10 @@ WECHAT_ERRORS: list[tuple[type[Exception], type[ApplicationError]]] = [
     (WeChatRateLimited, WeChatRateLimitedError),
     (WeChatUserBlocked, WeChatUserBlockedError),
     (WeChatConfigError, WeChatMisconfigured),
-    (WeChatDecryptError, DecryptFailed),
 ]
 
 
-def application_error_for(error: WeChatError | WeChatDecryptError) -> ApplicationError:
+def application_error_for(error: WeChatError) -> ApplicationError:
     """-1, time-outs and network errors are 503 with Retry-After; the rest say what went wrong."""
     if isinstance(error, WeChatError) and error.retryable:
         return ServiceUnavailable("WeChat is busy or unreachable; retry shortly.")

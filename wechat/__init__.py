@@ -1,10 +1,9 @@
-"""WeChat server APIs for Miniplex: the client, errors, encryptedData decryption and the shared access_token holder.
+"""WeChat server APIs for Miniplex: the client, errors and the shared access_token holder.
 
 The fake WeChat server for tests lives in ``wechat.fake_server`` and is not imported here.
 """
 
 from wechat.client import PhoneInfo, SecCheckResult, SessionInfo, WeChatClient
-from wechat.crypto import decrypt_encrypted_data
 from wechat.exceptions import (
     WeChatAppIdInvalid,
     WeChatArgumentInvalid,
@@ -12,7 +11,6 @@ from wechat.exceptions import (
     WeChatBusy,
     WeChatCodeInvalid,
     WeChatConfigError,
-    WeChatDecryptError,
     WeChatError,
     WeChatIpNotAllowed,
     WeChatMalformedRequest,
@@ -44,7 +42,6 @@ __all__ = [
     "WeChatClient",
     "WeChatCodeInvalid",
     "WeChatConfigError",
-    "WeChatDecryptError",
     "WeChatError",
     "WeChatIpNotAllowed",
     "WeChatMalformedRequest",
@@ -60,6 +57,5 @@ __all__ = [
     "WeChatTokenInvalid",
     "WeChatUnavailable",
     "WeChatUserBlocked",
-    "decrypt_encrypted_data",
     "error_for",
 ]

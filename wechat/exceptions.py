@@ -117,13 +117,6 @@ class WeChatMalformedRequest(WeChatBadRequest):
     """47001: the body is not the JSON WeChat expects (e.g. access_token sent in the body)."""
 
 
-class WeChatDecryptError(Exception):
-    """encryptedData could not be decrypted or is not for this AppID.
-
-    Not a WeChatError: nothing was asked of WeChat; it means stale session_key or tampered input from the client.
-    """
-
-
 _BY_ERRCODE: dict[int, type[WeChatError]] = {
     -1: WeChatBusy,
     40029: WeChatCodeInvalid,

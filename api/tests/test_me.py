@@ -1,14 +1,7 @@
 import pytest
 
-from accounts.models import MiniProgramUser
-from accounts.services import user_decrypt_data
 from api.tests.conftest import TenantClient
-from core.tenant_context import activate_tenant
-from tenants.models import Tenant
-from tenants.selectors import tenant_context_for
-from tests.helpers import TENANT_A, TENANT_B
-from wechat import WeChatDecryptError
-from wechat.fake_server import encrypt_for_tests
+from tests.helpers import TENANT_A
 
 pytestmark = pytest.mark.usefixtures("wechat")
 
@@ -65,23 +58,6 @@ def test_a_token_rotated_behind_our_back_is_replaced_after_one_failed_call(wecha
     response = alice.post("/api/v1/me/phone", {"code": "phone-13800000002"})
     assert response.status_code == 200
     assert response.json()["phone"] == "13800000002"
-
-
-def user_of(app_id):
-    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=app_id))):
-        return MiniProgramUser.objects.get()
-
-
-def test_encrypted_data_decrypts_with_the_users_session_key_for_its_own_tenant_only(alice):
-    user = user_of(TENANT_A)
-    payload = {"openId": user.openid, "watermark": {"appid": TENANT_A, "timestamp": 1700000000}}
-    encrypted, iv = encrypt_for_tests(session_key=user.session_key, payload=payload)
-    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
-        assert user_decrypt_data(user=user, encrypted_data=encrypted, iv=iv)["openId"] == user.openid
-    foreign = {"openId": user.openid, "watermark": {"appid": TENANT_B, "timestamp": 1700000000}}
-    encrypted, iv = encrypt_for_tests(session_key=user.session_key, payload=foreign)
-    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))), pytest.raises(WeChatDecryptError):
-        user_decrypt_data(user=user, encrypted_data=encrypted, iv=iv)
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,13 @@ drive it with ``server.control`` (register apps, inject faults and delays, rotat
 from wechat.fake_server.remote import FakeWeChatControl
 from wechat.fake_server.server import FakeWeChatServer
 from wechat.fake_server.state import FORCE_REFRESH_COUNTER, FORCE_REFRESH_REFUSED_COUNTER
-from wechat.fake_server.testdata import encrypt_for_tests, fake_openid, fake_phone_number, fake_unionid
+from wechat.fake_server.testdata import fake_openid, fake_phone_number, fake_unionid
 
 __all__ = [
     "FORCE_REFRESH_COUNTER",
     "FORCE_REFRESH_REFUSED_COUNTER",
     "FakeWeChatControl",
     "FakeWeChatServer",
-    "encrypt_for_tests",
     "fake_openid",
     "fake_phone_number",
     "fake_unionid",

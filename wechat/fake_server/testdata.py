@@ -1,16 +1,8 @@
-"""Deterministic identities of the fake server and a builder of valid encryptedData, for tests."""
+"""Deterministic identities of the fake server, for tests."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import os
-from collections.abc import Mapping
-from typing import Any
-
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 LOGIN_CODE_PREFIX = "code-"
 PHONE_CODE_PREFIX = "phone-"
@@ -41,16 +33,3 @@ def fake_phone_number(code: str) -> str:
     if suffix.isdigit() and 5 <= len(suffix) <= 15:
         return suffix
     return "139" + str(int(_digest(suffix), 16))[:8]
-
-
-def encrypt_for_tests(
-    *, session_key: str, payload: Mapping[str, Any] | bytes, iv: bytes | None = None
-) -> tuple[str, str]:
-    """(encryptedData, iv) as WeChat sends them: AES-128-CBC, PKCS#7, base64, for a payload (dict or raw bytes)."""
-    plaintext = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    iv = iv if iv is not None else os.urandom(16)
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(base64.b64decode(session_key)), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(padded) + encryptor.finalize()
-    return base64.b64encode(ciphertext).decode(), base64.b64encode(iv).decode()

@@ -65,7 +65,3 @@ def test_errors_survive_pickling(error: exc.WeChatError) -> None:
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
     assert type(copy) is type(error)
     assert (copy.errcode, copy.errmsg) == (error.errcode, error.errmsg)
-
-
-def test_decrypt_error_is_not_a_wechat_api_error() -> None:
-    assert not issubclass(exc.WeChatDecryptError, exc.WeChatError)
