@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 
 # A plain Serializer with declared fields rather than a ModelSerializer: DRF rebuilds a ModelSerializer's fields
-# from the model on every instance, about 15% of GET /api/v1/me in the benchmark's profile.
+# from the model on every instance, a large share of GET /api/v1/me's time (benchmarks/README.md).
 class UserOutputSerializer(serializers.Serializer):
     """A user as the mini-program sees it; session_key and tokens never leave the server."""
 

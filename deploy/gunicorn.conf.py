@@ -64,10 +64,10 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Idle keep-alive connections from nginx are kept longer than nginx keeps them (keepalive_timeout 60s), so
 # that it is always nginx that closes an idle one and never gunicorn while nginx is sending a request on it.
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
-# Recycle workers now and then (memory growth of long-lived processes), not all at once. A gevent worker
-# serves about 1,000 requests/s at peak: at 10,000 it was replaced every 10 s under load, and each new worker
-# takes a second or two to import Django while the old one's keep-alive clients reconnect (seconds of p99 in
-# benchmarks/). 200,000 is minutes at peak and hours at ordinary load.
+# Recycle workers now and then (memory growth of long-lived processes), not all at once, and rarely: each new
+# worker takes a second or two to import Django while the old one's keep-alive clients reconnect, which shows
+# in the tail latency. A busy gevent worker reached 10,000 requests within seconds (benchmarks/README.md);
+# 200,000 is minutes at peak and hours at ordinary load.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 200_000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 20_000)
 # X-Forwarded-Proto and friends are trusted from the proxy only (nginx on this host).
@@ -215,7 +215,7 @@ def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201
     """Yield to the other greenlets after every request.
 
     Without it a greenlet whose keep-alive client has its next request ready goes on serving it and starves
-    the others (measured: /ping p99 520 ms -> 120 ms with two workers).
+    the others: the tail latency of every other client grows (figures: docs/connections.md).
     """
     import gevent
 

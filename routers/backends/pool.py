@@ -54,8 +54,8 @@ def default_pool_size() -> int:
     """DB_POOL_SIZE's default, by the kind of process: a pool under gevent, Django's own connections elsewhere.
 
     Under gevent, Django's connections are per greenlet: with CONN_MAX_AGE > 0 each greenlet leaves its own behind
-    (measured: 1,163 new connections and 927 x 503 for 2,000 requests of 50 clients, until max_connections ran
-    out). Threads and processes (sync, gthread, rq, commands) keep one per thread, which Django bounds itself.
+    until MariaDB's max_connections runs out and requests fail (figures: docs/connections.md). Threads and
+    processes (sync, gthread, rq, commands) keep one per thread, which Django bounds itself.
     """
     return GEVENT_POOL_SIZE if gevent_patched() else 0
 
@@ -205,7 +205,8 @@ def _opening(wrapper: Any, params: dict[str, Any]) -> Iterator[None]:
 
 
 def is_private_host(host: str | None) -> bool:
-    """Loopback or a private network: where PyMySQL's TLS attempt (40-54 ms of CPU per connect) buys nothing."""
+    """Loopback or a private network: where PyMySQL's TLS attempt (CPU on every connect, docs/connections.md)
+    buys nothing."""
     if not host or host == "localhost":
         return True
     try:
