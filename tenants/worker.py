@@ -20,6 +20,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import Worker
 
+from core.redis import get_redis
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.exceptions import JobTenantRefused
@@ -31,14 +32,22 @@ logger = logging.getLogger(__name__)
 
 
 class TenantWorker(Worker):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, queues: Any, *args: Any, **kwargs: Any) -> None:
+        # django-rq hands the worker a Redis client with a pool of its own (from the queue's URL); on the process's
+        # shared pool instead, rq's connections and its jobs' (caches, token holder) have one bound together.
+        queues = list(queues) if isinstance(queues, list | tuple) else [queues]
+        for queue in queues:
+            if isinstance(queue, Queue) and "URL" in settings.RQ_QUEUES.get(queue.name, {}):
+                queue.connection = get_redis(settings.RQ_QUEUES[queue.name]["URL"])
+        if queues and isinstance(queues[0], Queue):
+            kwargs["connection"] = queues[0].connection
         kwargs.setdefault("job_monitoring_interval", settings.JOBS_HEARTBEAT_SECONDS)
         kwargs.setdefault("maintenance_interval", settings.JOBS_MAINTENANCE_SECONDS)
         kwargs.setdefault("job_class", TenantJob)
         # rq's line for a job it takes names the job's call, arguments included (a nickname, a message's text),
         # and runs before the tenant is known; TenantWorker writes its own line instead (fork_work_horse).
         kwargs["log_job_description"] = False
-        super().__init__(*args, **kwargs)
+        super().__init__(queues, *args, **kwargs)
         # Called by the maintenance that finds jobs left "started" by a dead worker, before they are retried.
         self.push_exc_handler(record_abandoned_job)
 

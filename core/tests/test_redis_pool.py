@@ -1,14 +1,17 @@
 import os
 
 import fakeredis
+import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django_redis import get_redis_connection
 from redis import BlockingConnectionPool
 
 from accounts.wechat_access import access_token_holder
+from core.exceptions import REDIS_UNREACHABLE, is_unreachable
 from core.redis import POOL_TIMEOUT_SECONDS, get_pool, get_redis
 from tenants.jobs import get_connection, get_queue
+from tenants.worker import TenantWorker
 
 
 def test_every_redis_client_of_the_process_draws_from_one_bounded_pool():
@@ -57,3 +60,27 @@ def test_a_forked_child_does_not_use_the_connections_of_its_parent():
 def test_without_a_redis_url_the_process_shares_one_in_process_stand_in():
     assert isinstance(get_redis(""), fakeredis.FakeRedis)
     assert get_redis("") is get_redis("")
+
+
+def test_the_rq_worker_django_rq_builds_uses_the_shared_pool_too():
+    import django_rq
+
+    worker = django_rq.get_worker(settings.JOBS_QUEUE)
+    assert isinstance(worker, TenantWorker)
+    pool = get_pool(settings.REDIS_URL)
+    assert worker.connection.connection_pool is pool
+    assert all(queue.connection.connection_pool is pool for queue in worker.queues)
+
+
+def test_a_pool_that_stays_exhausted_past_its_wait_counts_as_redis_unreachable():
+    # The error redis-py raises after the wait is the one every caller already handles (a miss, a 503, a retry).
+    pool = BlockingConnectionPool.from_url(settings.REDIS_URL, max_connections=1, timeout=0.1)
+    held = pool.get_connection()
+    try:
+        with pytest.raises(Exception) as caught:
+            pool.get_connection()
+    finally:
+        pool.release(held)
+        pool.disconnect()
+    assert isinstance(caught.value, REDIS_UNREACHABLE)
+    assert is_unreachable(caught.value)  # a 503 with Retry-After where it reaches a view
