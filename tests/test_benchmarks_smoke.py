@@ -9,7 +9,12 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from tests.helpers import BASE_DIR, PYTHON
+
+# It starts the whole benchmark (gunicorn, nginx, workers, ab and wrk) for a minute or two.
+pytestmark = pytest.mark.slow
 
 REPORT_SECTIONS = (
     "## Machine",

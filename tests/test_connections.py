@@ -18,6 +18,7 @@ def server_sessions(ids: set[int]) -> list[tuple[int, str]]:
     return mysql_rows(f"SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID IN ({placeholders})", tuple(ids))
 
 
+@pytest.mark.slow
 def test_fifty_tenants_are_served_by_one_connection_per_server(settings):
     settings.ROOT_URLCONF = "tests.urls"
     for app_id in FIFTY_TENANTS:

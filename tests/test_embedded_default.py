@@ -2,6 +2,7 @@
 
 import subprocess
 
+import pytest
 import requests
 
 from console.management.commands.ensure_demo_tenant import DEMO_APP_ID, DEMO_APP_SECRET
@@ -9,6 +10,7 @@ from tests.helpers import BASE_DIR, PYTHON, free_port, running_server
 from wechat.fake_server import FakeWeChatServer
 
 
+@pytest.mark.slow
 def test_the_embedded_default_serves_the_demo_tenant_and_logs_a_user_in_against_the_fake_wechat(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"

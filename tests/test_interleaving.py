@@ -16,6 +16,7 @@ pytestmark = pytest.mark.usefixtures("tenant_db")
 REQUESTS = 240
 
 
+@pytest.mark.slow
 def test_interleaved_requests_of_three_tenants_in_one_gevent_process_stay_in_their_tenant():
     result = subprocess.run(
         [PYTHON, str(BASE_DIR / "tests" / "gevent_interleave.py"), ",".join(SESSION_TENANTS), str(REQUESTS), "40"],

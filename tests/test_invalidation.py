@@ -28,6 +28,7 @@ def seconds_until_all(ports: list[int], status: int, limit: float) -> float:
     return time.monotonic() - start
 
 
+@pytest.mark.slow
 def test_suspend_and_resume_take_effect_in_two_other_processes_within_the_bound():
     bound = settings.TENANT_LOCAL_CACHE_SECONDS
     ports = [free_port(), free_port()]

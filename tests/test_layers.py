@@ -12,6 +12,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.conf import settings
 
@@ -165,5 +166,6 @@ def test_the_checker_sees_each_kind_of_forbidden_arrow(tmp_path):
     assert "tenants.provisioning -> tenants.services -> tenants.provisioning" in forbidden_arrows(tmp_path)
 
 
+@pytest.mark.slow
 def test_no_forbidden_arrow_and_no_circle_between_the_rooms():
     assert forbidden_arrows(BASE_DIR) == []

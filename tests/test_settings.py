@@ -7,6 +7,9 @@ import pytest
 
 from tests.helpers import BASE_DIR, PYTHON
 
+# Every test here starts Django under master settings in a process of its own.
+pytestmark = pytest.mark.slow
+
 MASTER_SECRETS = {
     "DJANGO_SECRET_KEY": "a-production-secret",
     "CONTROL_DATABASE_URL": "mysql://miniplex:pw@127.0.0.1:3306/miniplex_control",

@@ -28,7 +28,8 @@ from tests.workers import (
     wait_for,
 )
 
-pytestmark = pytest.mark.usefixtures("tenant_db")
+# Every test here runs real rq workers.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("tenant_db")]
 
 EXTRA_TENANTS = [f"wx{0xD0 + index:016x}" for index in range(7)]
 JOBS_PER_TENANT = 100

@@ -2,6 +2,7 @@
 
 import subprocess
 
+import pytest
 import requests
 
 from tests.helpers import BASE_DIR, PYTHON, free_port, running_server
@@ -12,6 +13,7 @@ DEMO_SECRET = "demo-app-secret"
 TEMPLATE = "tmpl-demo"
 
 
+@pytest.mark.slow
 def test_the_embedded_default_runs_jobs_in_process_and_answers_their_state(tmp_path):
     with FakeWeChatServer(apps={DEMO_APP_ID: DEMO_SECRET}, risky_words=["坏词"]) as wechat:
         env = {

@@ -32,6 +32,7 @@ def job_state(client: TenantClient, job_id: str) -> dict:
     return response.json()
 
 
+@pytest.mark.slow
 def test_subscribe_message_is_sent_by_a_worker_retried_on_minus_1_and_failed_for_good_on_43101(
     wechat: FakeWeChatServer, queue_name, tmp_path
 ):
@@ -87,6 +88,7 @@ def test_subscribe_message_needs_a_logged_in_user_and_valid_data(wechat: FakeWeC
     assert invalid.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.slow
 def test_a_risky_new_nickname_is_rejected_and_a_clean_one_kept(wechat: FakeWeChatServer, queue_name, tmp_path):
     control = wechat.control
     control.set_words(risky=["坏词"])

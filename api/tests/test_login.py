@@ -109,6 +109,7 @@ def test_a_reused_code_is_400_wechat_code_invalid():
     assert (response.status_code, response.json()["error"]["code"]) == (400, "wechat_code_invalid")
 
 
+@pytest.mark.slow
 def test_a_slow_wechat_is_503_with_retry_after(wechat):
     wechat.control.set_delay("/sns/jscode2session", 1.5, app_id=TENANT_A)
     response = TenantClient(TENANT_A).login()

@@ -93,6 +93,7 @@ def test_the_list_shows_every_tenant_and_no_secret(staff):
     assert "app_secret" not in json.dumps(rows)
 
 
+@pytest.mark.slow
 def test_create_answers_202_with_a_job_that_a_worker_runs_to_a_ready_tenant(staff, wechat, queue_name, tmp_path):
     wechat.control.register_app(NEW_APP_ID, NEW_SECRET)
     response = staff.post("tenants", {"app_id": NEW_APP_ID, "name": "平台 🏗️", "app_secret": NEW_SECRET})

@@ -83,6 +83,7 @@ logging.getLogger("miniplex.anything").info("from-app")
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.slow
 def test_every_line_is_written_exactly_once_by_the_root_handler(log_format):
     result = subprocess.run(
         [PYTHON, "-c", LOG_SCRIPT],

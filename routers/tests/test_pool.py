@@ -203,12 +203,14 @@ def run_settings_under_gevent(**env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_under_gevent_the_pool_is_on_by_default():
     result = run_settings_under_gevent()
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [str(pool.GEVENT_POOL_SIZE)] * 2
 
 
+@pytest.mark.slow
 def test_under_gevent_a_pool_of_zero_refuses_to_start_naming_the_variable():
     result = run_settings_under_gevent(DB_POOL_SIZE="0")
     assert result.returncode != 0

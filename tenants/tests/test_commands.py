@@ -159,6 +159,7 @@ def test_an_up_to_date_tenant_is_checked_with_two_queries_and_no_migration_graph
     assert "django_migrations" in checks[-1]
 
 
+@pytest.mark.slow
 def test_migrate_tenants_keeps_going_past_a_failing_tenant_and_exits_non_zero():
     command("create_tenant", NEW_APP_ID, "--name", "Broken")
     mysql_rows(f"DROP DATABASE `{NEW_DB}`")  # its database vanished behind our back
@@ -178,6 +179,7 @@ def test_migrate_tenants_of_named_tenants_only_and_of_an_unknown_one():
         command("migrate_tenants", "wx0000000000000000")
 
 
+@pytest.mark.slow
 def test_lifecycle_commands_run_as_real_processes():
     result = run_manage("create_tenant", NEW_APP_ID, "--name", "Process 😀")
     assert result.returncode == 0, result.stderr
@@ -363,6 +365,7 @@ def test_rotate_secrets_key_names_a_secret_no_key_reads_and_still_does_the_other
         assert Fernet(new_key).decrypt(after[app_id].encode())
 
 
+@pytest.mark.slow
 def test_a_command_run_as_a_real_process_is_audited_with_its_login():
     import os
     import pwd

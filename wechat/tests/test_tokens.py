@@ -67,6 +67,7 @@ def _seed(make_holder: HolderFactory, app: App, state: str) -> None:
 
 
 @pytest.mark.parametrize("state", ["missing", "expired", "due"])
+@pytest.mark.slow
 def test_200_concurrent_callers_in_4_processes_cause_one_wechat_call(
     state: str,
     app: App,
