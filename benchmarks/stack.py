@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,11 @@ from pathlib import Path
 
 import MySQLdb
 import requests
+
+from tests.e2e import services as e2e
+from tests.e2e.services import stop_process, wait_for
+from tests.e2e.stack import nginx_alone
+from tests.helpers import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -181,44 +185,11 @@ def stack_env(ns: Namespace, *, wechat_port: int, pool_size: int, **extra: str) 
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        [PYTHON, str(BASE_DIR / "manage.py"), *args],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return result.stdout
+    """tests/e2e's manage.py runner, with room for migrating and provisioning many tenants."""
+    return e2e.manage(env, *args, timeout=timeout)
 
 
 # --- Processes -------------------------------------------------------------------------------------------
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_process(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-    """Stops a child started with start_new_session: the signal to it, then SIGKILL to its own group."""
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # its own session's group: the workers it may have left behind
-    except (ProcessLookupError, PermissionError):
-        pass
-    if process.poll() is None:
-        process.wait(timeout=10)
-
-
 @contextmanager
 def child(argv: list[str], *, env: dict[str, str], log: Path, sig: int = signal.SIGTERM) -> Iterator[subprocess.Popen]:
     with open(log, "ab") as out:
@@ -228,23 +199,21 @@ def child(argv: list[str], *, env: dict[str, str], log: Path, sig: int = signal.
     try:
         yield process
     finally:
-        stop_process(process, sig=sig)
+        stop_process(process, sig=sig, timeout=30, group=True)
 
 
 def wait_until_answers(url: str, *, process: subprocess.Popen, seconds: float = 60, log: Path | None = None) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:] if log else ""
             argv = process.args if isinstance(process.args, list | tuple) else [process.args]
             raise RuntimeError(f"{list(argv)[:4]} exited with {process.returncode}:\n{tail}")
         try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
+            return requests.get(url, timeout=2).status_code < 500
         except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing answers at {url}")
+            return False
+
+    wait_for(answers, seconds=seconds, what=url)
 
 
 def worker_pids(master_pid: int) -> list[int]:
@@ -308,50 +277,20 @@ def running_gunicorn(
 
 
 # --- nginx -----------------------------------------------------------------------------------------------
-def nginx_site(workdir: Path, *, listen_port: int, gunicorn_port: int) -> str:
-    """deploy/nginx/miniplex.conf with only its listen address, upstream port and log directory filled in."""
-    text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
-    for old, new in (
-        ("listen 80;", f"listen 127.0.0.1:{listen_port};"),
-        ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} "),
-        ("/var/log/nginx/", f"{workdir}/"),
-    ):
-        if old not in text:
-            raise RuntimeError(f"deploy/nginx/miniplex.conf changed: {old!r} not found")
-        text = text.replace(old, new)
-    return text
-
-
-def nginx_main_config(workdir: Path, site: Path) -> str:
-    """nginx.conf as Debian ships it in spirit (a worker per core), with room for 1,000 clients and upstreams."""
-    temp = workdir / "nginx-temp"
-    temp.mkdir(exist_ok=True)
-    temp_paths = "\n".join(
-        f"    {name}_temp_path {temp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""user root;
-worker_processes auto;
-worker_rlimit_nofile 16384;
-pid {workdir / "nginx.pid"};
-error_log {workdir / "nginx-error.log"};
-events {{ worker_connections 8192; }}
-http {{
-{temp_paths}
-    include {site};
-}}
-"""
-
-
 @contextmanager
 def running_nginx(workdir: Path, gunicorn_port: int) -> Iterator[int]:
-    port = free_port()
-    site = workdir / "nginx-miniplex.conf"
-    site.write_text(nginx_site(workdir, listen_port=port, gunicorn_port=gunicorn_port))
-    conf = workdir / "nginx.conf"
-    conf.write_text(nginx_main_config(workdir, site))
-    argv = [nginx_binary(), "-c", str(conf), "-g", "daemon off;"]
-    with child(argv, env=dict(os.environ), log=workdir / "nginx.out", sig=signal.SIGQUIT) as process:
-        wait_until_answers(f"http://127.0.0.1:{port}/healthz", process=process, log=workdir / "nginx-error.log")
+    """The shipped site in front of gunicorn, as tests/e2e runs it, sized as Debian ships nginx in spirit (a
+    worker per core) with room for 1,000 clients and their upstream connections; its logs in the work directory."""
+    with nginx_alone(
+        workdir,
+        upstream_port=gunicorn_port,
+        log_dir=workdir,
+        output=workdir / "nginx.out",
+        worker_processes="auto",
+        worker_connections=8192,
+        rlimit_nofile=16384,
+    ) as port:
+        e2e.wait_until_answers(port, "/healthz", seconds=60)
         yield port
 
 

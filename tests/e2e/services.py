@@ -34,15 +34,23 @@ def wait_for(check, *, seconds: float, what: str) -> None:  # noqa: ANN001
     raise TimeoutError(f"{what} not ready after {seconds} s")
 
 
-def stop_process(process: subprocess.Popen, *, timeout: float = 20) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop_process(
+    process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 20, group: bool = False
+) -> None:
+    """Stops a child: `sig`, then SIGKILL after `timeout` s. `group`: the child was started in a session of its
+    own (start_new_session), and its whole process group gets SIGKILL last, for workers it may have left."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    process.wait(timeout=10)
 
 
 # --- MariaDB ---------------------------------------------------------------------------------------------
@@ -204,7 +212,8 @@ def stack_env(mariadb: PrivateMariaDB, redis: PrivateRedis, **extra: str) -> dic
     }
 
 
-def manage(env: dict[str, str], *args: str, timeout: int = 180) -> str:
+def manage(env: dict[str, str], *args: str, timeout: float = 180) -> str:
+    """manage.py <args> in a process of its own with `env`; its output, or RuntimeError with the tails of both."""
     result = subprocess.run(
         [PYTHON, str(BASE_DIR / "manage.py"), *args],
         env=env,
@@ -214,7 +223,7 @@ def manage(env: dict[str, str], *args: str, timeout: int = 180) -> str:
         timeout=timeout,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result.stdout
 
 

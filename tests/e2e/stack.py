@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.services import VENV_BIN, manage, port_accepts, stop_process, wait_for, wait_until_answers
 from tests.helpers import BASE_DIR, free_port
@@ -59,16 +60,22 @@ def fill_nginx_site(
     read_timeout: str | None = None,
     tls: NginxTls | None = None,
     trusted_proxies: tuple[str, ...] = (),
+    log_dir: Path | None = None,
 ) -> str:
-    """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in the work directory.
+    """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in `log_dir` (workdir/logs).
 
     `tls` uncomments the site's TLS lines (what an operator does for "TLS at nginx"); `trusted_proxies` adds
     lines to its geo block of trusted proxies (what an operator does for "TLS at a load balancer").
     """
     text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
-    text = text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
-    text = text.replace("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} ")
-    text = text.replace("/var/log/nginx/", f"{workdir / 'logs'}/")
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{listen_port};"),
+        ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} "),
+        ("/var/log/nginx/", f"{log_dir or workdir / 'logs'}/"),
+    ):
+        if old not in text:
+            raise RuntimeError(f"deploy/nginx/miniplex.conf changed: {old!r} not found")
+        text = text.replace(old, new)
     if read_timeout is not None:  # short, so that a 504 can be seen without waiting a minute
         text = text.replace("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};")
     if tls is not None:
@@ -87,18 +94,30 @@ def fill_nginx_site(
     return text
 
 
-def nginx_main_config(workdir: Path, site: Path) -> str:
-    """The part of nginx.conf that Debian's package ships (here: pid, temp paths and logs in the work dir)."""
+def nginx_main_config(
+    workdir: Path,
+    site: Path,
+    *,
+    log_dir: Path | None = None,
+    worker_processes: str = "1",
+    worker_connections: int = 1024,
+    rlimit_nofile: int | None = None,
+) -> str:
+    """The part of nginx.conf that Debian's package ships (here: pid, temp paths and logs in the work dir).
+
+    One worker for the tests; the benchmark asks for a worker per core ("auto") and room for 1,000 clients.
+    """
     temp = workdir / "nginx-temp"
     temp.mkdir(exist_ok=True)
     temp_paths = "\n".join(
         f"    {name}_temp_path {temp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    rlimit = f"worker_rlimit_nofile {rlimit_nofile};\n" if rlimit_nofile else ""
     return f"""user root;
-worker_processes 1;
-pid {workdir / "nginx.pid"};
-error_log {workdir / "logs" / "nginx-error.log"};
-events {{ worker_connections 1024; }}
+worker_processes {worker_processes};
+{rlimit}pid {workdir / "nginx.pid"};
+error_log {(log_dir or workdir / "logs") / "nginx-error.log"};
+events {{ worker_connections {worker_connections}; }}
 http {{
 {temp_paths}
     access_log off;
@@ -272,10 +291,17 @@ def nginx_alone(
     read_timeout: str | None = None,
     tls: NginxTls | None = None,
     trusted_proxies: tuple[str, ...] = (),
+    log_dir: Path | None = None,
+    output: Path | None = None,
+    **main: Any,
 ) -> Iterator[int]:
-    """The shipped site in an nginx of its own (no supervisor), in front of `upstream_port`; its port."""
+    """The shipped site in an nginx of its own (no supervisor), in front of `upstream_port`; its port.
+
+    `main`: nginx_main_config's sizes; `output`: a file for nginx's own output (else none is kept).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "logs").mkdir(exist_ok=True)
+    log_dir = log_dir or workdir / "logs"
+    log_dir.mkdir(exist_ok=True)
     port = free_port()
     site = workdir / "nginx-miniplex.conf"
     site.write_text(
@@ -286,17 +312,26 @@ def nginx_alone(
             read_timeout=read_timeout,
             tls=tls,
             trusted_proxies=trusted_proxies,
+            log_dir=log_dir,
         )
     )
     config = workdir / "nginx.conf"
-    config.write_text(nginx_main_config(workdir, site))
-    process = subprocess.Popen(
-        ["/usr/sbin/nginx", "-c", str(config), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    config.write_text(nginx_main_config(workdir, site, log_dir=log_dir, **main))
+    with open(output or os.devnull, "ab") as out:
+        process = subprocess.Popen(
+            ["/usr/sbin/nginx", "-c", str(config), "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        wait_for(lambda: port_accepts(port), seconds=30, what="nginx")
+        wait_for(lambda: nginx_answers(process, port, log_dir), seconds=30, what="nginx")
         yield port
     finally:
         stop_process(process)
+
+
+def nginx_answers(process: subprocess.Popen, port: int, log_dir: Path) -> bool:
+    """Whether nginx accepts on its port yet; RuntimeError with its error log if it has exited instead."""
+    if process.poll() is not None:
+        log = log_dir / "nginx-error.log"
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise RuntimeError(f"nginx exited with {process.returncode}:\n{tail}")
+    return port_accepts(port)
