@@ -60,7 +60,7 @@ class UnknownAppIdThrottle(TenantRateThrottle):
             return  # nothing was counted (Redis did not answer; the throttle let the lookup through)
         try:
             self.cache.decr(f"{self.key}:{int(self.now // self.duration)}")
-        except (ValueError, TypeError, *REDIS_UNREACHABLE):
+        except (ValueError, TypeError) + REDIS_UNREACHABLE:
             pass  # the count stays: a little less budget for this address, never an error for the request
 
 

@@ -83,7 +83,7 @@ def outbox_relay_in_maintenance() -> None:
     """
     try:
         report = outbox_relay(sweep=sweep_claim())
-    except (*REDIS_UNREACHABLE, DatabaseError) as error:
+    except REDIS_UNREACHABLE + (DatabaseError,) as error:
         logger.warning("outbox relay: pass failed: %s", error)
     else:
         if report.pushed or report.left:

@@ -65,7 +65,7 @@ def job_state_get(*, job_id: str) -> JobState:
     """The active tenant's job's state; one still in its outbox (not pushed yet: Redis was down) is `queued`."""
     try:
         return _state_of(job_get_for_tenant(job_id=job_id))
-    except (JobNotFound, *REDIS_UNREACHABLE):
+    except (JobNotFound,) + REDIS_UNREACHABLE:
         if not _in_outbox(OutboxJob, job_id):  # the active tenant's own database: nobody else's job is there
             raise
         return _waiting(job_id)

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             sweep = time.monotonic() >= next_sweep and sweep_claim()
             try:
                 report = outbox_relay(sweep=sweep)
-            except (*REDIS_UNREACHABLE, DatabaseError) as error:
+            except REDIS_UNREACHABLE + (DatabaseError,) as error:
                 logger.warning("outbox relay: pass failed, retried in %ss: %s", settings.OUTBOX_RELAY_SECONDS, error)
             else:
                 if sweep:
