@@ -14,10 +14,10 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from tests.e2e.conftest import E2E_TENANTS
 from tests.e2e.services import (
     PYTHON,
     get,
+    manage,
     running_gunicorn,
     stop_process,
     wait_for,
@@ -25,6 +25,7 @@ from tests.e2e.services import (
 from tests.helpers import BASE_DIR, free_port
 
 PASSWORD = "s3cret/with:chars@and#more"
+TLS_TENANT = "wx00000000000000f5"
 
 
 @dataclass
@@ -81,14 +82,25 @@ def test_the_tls_redis_refuses_plain_connections_and_a_wrong_password(tls_redis)
     assert _pings(tls_redis.url())
 
 
-def test_requests_and_jobs_run_on_a_redis_with_a_password_and_tls(services, tls_redis, tmp_path):
+@pytest.fixture
+def tls_tenant(services, tls_redis) -> Iterator[dict[str, str]]:
+    """A tenant of this test's own (its job writes a row, which the other e2e tests' counts must not see)."""
     env = services.env(REDIS_URL=tls_redis.url(), RQ_KEY_PREFIX="rq")
+    manage(env, "create_tenant", TLS_TENANT, "--name", "TLS Redis")
+    try:
+        yield env
+    finally:
+        manage(env, "drop_tenant", TLS_TENANT, "--yes")
+
+
+def test_requests_and_jobs_run_on_a_redis_with_a_password_and_tls(tls_tenant, tls_redis, tmp_path):
+    env = tls_tenant
     marker = f"tls-{uuid.uuid4().hex}"
     with running_gunicorn(env, tmp_path / "web.log", workers=1) as port:
         ready = get(port, "/readyz")
         assert ready.status_code == 200, ready.text
-        assert get(port, "/api/v1/ping", E2E_TENANTS[0]).status_code == 200  # the registry's cache: TLS Redis
-        enqueued = get(port, f"/test/enqueue?job=record&marker={marker}", E2E_TENANTS[0])
+        assert get(port, "/api/v1/ping", TLS_TENANT).status_code == 200  # the registry's cache: TLS Redis
+        enqueued = get(port, f"/test/enqueue?job=record&marker={marker}", TLS_TENANT)
         assert enqueued.status_code == 200, enqueued.text
         job_id = enqueued.json()["job_id"]
 
