@@ -103,6 +103,8 @@ def test_djangos_line_for_a_throttled_request_names_its_tenant_and_request(alice
     assert [(record.app_id, record.request_id) for record in throttled] == [(TENANT_A, "req-throttled")]
 
 
+# 61 requests a case, four cases: over a second each.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer not-a-token", "Bearer", "Token abc", None],
