@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from django.core.cache import caches
 from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
+from django_redis import get_redis_connection
 
 from tests.helpers import SESSION_TENANTS, session_secret, tenant_databases_on_server
 from wechat.fake_server import FakeWeChatServer
@@ -19,18 +19,17 @@ from wechat.fake_server import FakeWeChatServer
 
 def _delete_cache_keys() -> None:
     """This run's keys only: the caches' (`<prefix>:...`) and rq's (`<RQ_KEY_PREFIX>...`)."""
-    client = caches["platform"].client.get_client()
+    client = get_redis_connection("platform")
     for pattern in (f"{settings.CACHE_KEY_PREFIX}:*", f"{settings.RQ_KEY_PREFIX}*"):
         for key in client.scan_iter(match=pattern, count=1000):
             client.delete(key)
 
 
 def _drop_leftover_tenant_databases() -> None:
-    from django.db import connections
-
     from core.tenant_context import tenant_ddl_alias
+    from routers.backends.tenant import tenant_server
 
-    ddl = connections[tenant_ddl_alias(settings.TENANT_DB_DEFAULT_SERVER)]
+    ddl = tenant_server(tenant_ddl_alias(settings.TENANT_DB_DEFAULT_SERVER))
     for name in tenant_databases_on_server():
         ddl.drop_tenant_database(name)
 
@@ -42,7 +41,8 @@ def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterato
     with django_db_blocker.unblock():
         _delete_cache_keys()
         _drop_leftover_tenant_databases()
-        old_config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        # django-stubs types aliases as a Mapping; Django only iterates it and tests membership (its runner: a set).
+        old_config = setup_databases(verbosity=0, interactive=False, aliases={"default"})  # type: ignore[arg-type]
         for index, app_id in enumerate(SESSION_TENANTS):
             tenant_provision(app_id=app_id, name=f"Tenant {index} 😀", app_secret=session_secret(app_id))
     yield

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import user_login, user_logout
+from api.authentication import request_token
 from api.schema import api_errors
 from api.serializers import StrictCharField, UserOutputSerializer
 from api.wechat_errors import WECHAT_CALL_ERRORS
@@ -41,5 +42,5 @@ class LogoutApi(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        user_logout(raw_token=request.auth)
+        user_logout(raw_token=request_token(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,7 @@
 """Tenant-bound bearer tokens for mini-program users (accounts.tokens)."""
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.request import Request
 
 from accounts.models import MiniProgramUser
@@ -33,3 +33,19 @@ class TenantTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
         return f'{KEYWORD} realm="api"'
+
+
+def request_user(request: Request) -> MiniProgramUser:
+    """The user whose token authenticated the request (DRF types request.user as the platform's user model)."""
+    user: object = request.user
+    if not isinstance(user, MiniProgramUser):
+        raise NotAuthenticated()
+    return user
+
+
+def request_token(request: Request) -> str:
+    """The raw token the request was authenticated with."""
+    token: object = request.auth
+    if not isinstance(token, str):
+        raise NotAuthenticated()
+    return token

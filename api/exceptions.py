@@ -49,9 +49,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _api_exception_response(exc: exceptions.APIException) -> Response:
     code = next((code for cls, code in DRF_CODES.items() if isinstance(exc, cls)), exc.default_code)
-    headers = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait) + 1)
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    headers: dict[str, str] = {}
+    # DRF sets Throttled.wait, and auth_header in APIView.handle_exception, at run time; its stubs declare neither.
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait) + 1)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_job_state_get
+from api.authentication import request_user
 from api.schema import api_errors
 from tenants.jobs.exceptions import JobNotFound
 
@@ -37,4 +38,5 @@ class JobApi(APIView):
     @extend_schema(responses=OutputSerializer)
     @api_errors(JobNotFound)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(self.OutputSerializer(user_job_state_get(user=request.user, job_id=job_id)).data)
+        state = user_job_state_get(user=request_user(request), job_id=job_id)
+        return Response(self.OutputSerializer(state).data)

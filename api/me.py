@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import user_bind_phone, user_update_profile
+from api.authentication import request_user
 from api.schema import api_errors
 from api.serializers import HttpUrlField, StrictCharField, UserOutputSerializer
 from api.wechat_errors import WECHAT_CALL_ERRORS
@@ -30,7 +31,7 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_update_profile(user=request.user, **serializer.validated_data)
+        user = user_update_profile(user=request_user(request), **serializer.validated_data)
         return Response(UserOutputSerializer(user).data)
 
 
@@ -47,5 +48,5 @@ class MePhoneApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_bind_phone(user=request.user, code=serializer.validated_data["code"])
+        user = user_bind_phone(user=request_user(request), code=serializer.validated_data["code"])
         return Response(UserOutputSerializer(user).data)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.messaging import subscribe_message_enqueue
+from api.authentication import request_user
 from api.serializers import NO_NUL_PATTERN, StrictCharField
 
 
@@ -34,7 +35,8 @@ class SubscribeMessageApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         template_id = StrictCharField(max_length=128)
-        data = TemplateDataField(
+        # Not Serializer.data: DRF's metaclass moves declared fields out of the class (the stubs cannot know).
+        data = TemplateDataField(  # type: ignore[assignment]
             child=serializers.DictField(child=StrictCharField(max_length=200, allow_blank=True)),
             allow_empty=False,
             help_text='WeChat\'s shape: {"thing1": {"value": "..."}, ...}',
@@ -56,6 +58,6 @@ class SubscribeMessageApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job_id = subscribe_message_enqueue(user=request.user, **serializer.validated_data)
+        job_id = subscribe_message_enqueue(user=request_user(request), **serializer.validated_data)
         body = {"job_id": job_id, "status_url": f"/api/v1/jobs/{job_id}"}
         return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import Direction, OpenApiParameter
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
@@ -30,7 +30,8 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="snake_case, stable: what a client branches on.")
     message = serializers.CharField(help_text="For people; may change.")
-    fields = serializers.DictField(
+    # Not Serializer.fields: DRF's metaclass moves declared fields out of the class (the stubs cannot know).
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(), required=False, help_text="`invalid` only: what is wrong, by field."
     )
     limit = serializers.IntegerField(required=False, help_text="`request_too_large` only: the limit in bytes.")
@@ -69,7 +70,7 @@ def _entry(error: type[ApplicationError]) -> tuple[int, str, str]:
 
 
 class TenantAutoSchema(AutoSchema):
-    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: Direction) -> str:
         # A serializer nested in its view (LoginApi.InputSerializer) is named after the view (LoginInput):
         # every view's InputSerializer would otherwise be the one component "Input".
         outer, _, inner = type(serializer).__qualname__.rpartition(".")
@@ -77,7 +78,7 @@ class TenantAutoSchema(AutoSchema):
             return outer.rpartition(".")[2].removesuffix("Api") + inner.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
 
-    def get_override_parameters(self) -> list[OpenApiParameter]:
+    def get_override_parameters(self) -> list[OpenApiParameter | serializers.Serializer | type[serializers.Serializer]]:
         parameters = list(super().get_override_parameters())
         # The AppID's form is TENANT_APP_ID_PATTERN's (tenants.app_ids): another is 400 app_id_invalid.
         app_id = {"type": "string", "pattern": f"^{settings.TENANT_APP_ID_PATTERN}$"}
@@ -99,7 +100,7 @@ class TenantAutoSchema(AutoSchema):
             )
         return parameters
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         reference = self.resolve_serializer(ErrorResponseSerializer(), "response").ref
         for status, codes in sorted(self.error_codes().items()):
@@ -127,7 +128,8 @@ class TenantAutoSchema(AutoSchema):
         return codes
 
     def _set_up_errors(self) -> list[tuple[int, str, str]]:
-        view, entries = self.view, []
+        view = self.view
+        entries: list[tuple[int, str, str]] = []
         if self.path.startswith(TENANT_PATH_PREFIX):
             entries += map(_entry, (AppIdMissing, AppIdInvalid, TenantNotFound, TenantSuspended))
         if view.authentication_classes:

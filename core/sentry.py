@@ -12,6 +12,7 @@ from typing import Any
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.rq import RqIntegration
+from sentry_sdk.types import Event, Hint
 
 from core.request_id import get_request_id
 from core.tenant_context import get_current_tenant
@@ -87,9 +88,11 @@ def _scrub_pair(match: re.Match[str]) -> str:
     return f"{match[1]}={FILTERED}" if is_secret_key(match[1]) else match[0]
 
 
-def prepare_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def prepare_event(event: Event, hint: Hint) -> Event:
     """Scrubs the event of secrets (whatever an integration put where), then tags it with tenant and request."""
-    return add_context_tags(scrub(event), hint)
+    scrubbed = scrub(event)  # a copy
+    add_context_tags(scrubbed, hint)  # in place
+    return scrubbed
 
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

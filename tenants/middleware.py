@@ -86,7 +86,9 @@ class TenantMiddleware:
             return error_response(error)
         except (OperationalError, InterfaceError):
             return error_response(ServiceUnavailable("The tenant registry is unreachable; retry shortly."))
-        request.tenant = tenant
+        # Our own attribute, for the log filter (django.request logs after the context is reset); django-stubs'
+        # HttpRequest declares Django's attributes only.
+        request.tenant = tenant  # type: ignore[attr-defined]
         tenant_touch(app_id=tenant.app_id)
         # Set and reset here, in one frame: the tenant never outlives the request or leaks to the next one
         # served by this thread or greenlet.

@@ -4,10 +4,11 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 
 from core.cache import tenant_scope_delete
 from core.tenant_context import tenant_ddl_alias
+from routers.backends.tenant import TenantServerMixin, tenant_server
 from tenants import cache
 from tenants.activity import tenant_activity_forget
 from tenants.app_ids import app_id_validate, tenant_db_name
@@ -28,8 +29,8 @@ from tenants.selectors import tenant_get
 logger = logging.getLogger(__name__)
 
 
-def _server_ddl(server: str):  # -> a routers.backends DatabaseWrapper with create/drop_tenant_database
-    return connections[tenant_ddl_alias(server)]
+def _server_ddl(server: str) -> TenantServerMixin:
+    return tenant_server(tenant_ddl_alias(server))
 
 
 def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_secret: str | None = None) -> Tenant:

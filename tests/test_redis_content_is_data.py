@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django_redis import get_redis_connection
+from redis import Redis
 
 from api.tests.conftest import TenantClient
 from core.tenant_context import activate_tenant
@@ -36,8 +38,8 @@ class WritesAMarker:
         return (Path.write_text, (self.marker, "owned"))
 
 
-def redis_client():  # noqa: ANN201
-    return caches["default"].client.get_client(write=True)
+def redis_client() -> Redis:
+    return get_redis_connection("default")
 
 
 def poison_every_cached_string(payload: bytes) -> int:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def throwaway_tenant(tenant_db: None, wechat) -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def staff_token(tenant_db: None) -> str:
+def staff_token(tenant_db: None) -> Iterator[str]:
     user = User.objects.create_superuser("schemathesis-staff", "st@example.com", "pw-for-tests")
     yield AuthToken.objects.create(user=user)[1]
     user.delete()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from accounts.models import AuthToken
 from api.tests.conftest import TenantClient
@@ -67,7 +68,7 @@ def test_retire_deletes_every_key_of_the_tenants_cache_scope(new_tenant):
     alice = logged_in(new_tenant, "code-alice")
     assert me(alice)[0] == 200  # throttle counters of the tenant now exist
     scope = f"{settings.CACHE_KEY_PREFIX}:*:{new_tenant}:*"
-    client = cache.client.get_client()
+    client = get_redis_connection("default")
     assert list(client.scan_iter(match=scope))
     with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
         cache.set("kept", "tenant A's own")
@@ -157,7 +158,7 @@ def test_a_token_is_checked_with_one_query_and_nothing_in_redis():
     # The token row joined to its user: the tenant's own database is the only authority.
     [query] = log.for_alias(alias)
     assert "accounts_authtoken" in query and "accounts_miniprogramuser" in query
-    assert list(cache.client.get_client().scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*auth-token*")) == []
+    assert list(get_redis_connection("default").scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*auth-token*")) == []
 
 
 def test_a_job_queued_before_a_restore_never_reaches_the_user_who_now_has_its_users_id(wechat, queue_name):

@@ -1,6 +1,7 @@
 """The embedded default (settings debug, no Redis): jobs run in-process, so `./dev serve` needs no worker."""
 
 import subprocess
+from typing import Any
 
 import pytest
 import requests
@@ -40,7 +41,7 @@ def test_the_embedded_default_runs_jobs_in_process_and_answers_their_state(tmp_p
             assert login.status_code == 200, login.text
             headers["Authorization"] = f"Bearer {login.json()['token']}"
 
-            message = {"template_id": TEMPLATE, "data": {"thing1": {"value": "你好"}}}
+            message: dict[str, Any] = {"template_id": TEMPLATE, "data": {"thing1": {"value": "你好"}}}
             accepted = requests.post(f"{base}/api/v1/messages/subscribe", json=message, headers=headers, timeout=10)
             assert accepted.status_code == 202, accepted.text
             state = requests.get(f"{base}{accepted.json()['status_url']}", headers=headers, timeout=10).json()

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import MiniProgramUser
+from core.request_id import get_request_id
 from core.tenant_context import require_current_tenant
 
 
@@ -57,7 +58,7 @@ def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "app_id": require_current_tenant().app_id,
-            "request_id": request.request_id,
+            "request_id": get_request_id(),
             "remote_addr": request.META.get("REMOTE_ADDR"),
             "x_forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR"),
             "x_real_ip": request.META.get("HTTP_X_REAL_IP"),

@@ -131,9 +131,11 @@ def test_a_new_row_belongs_to_this_environment_and_a_database_name_of_another_is
 def test_the_registry_keys_in_redis_carry_the_environment(production_rows, settings):
     tenant_resolve(app_id=TENANT_A)
     assert cache.entry_key(TENANT_A).endswith(f"tenant-registry:test:entry:{TENANT_A}")
-    assert cache._redis().get(cache.entry_key(TENANT_A)) is not None
+    redis = cache._redis()
+    assert redis is not None
+    assert redis.get(cache.entry_key(TENANT_A)) is not None
     settings.TENANT_ENVIRONMENT = "master"
-    assert cache._redis().get(cache.entry_key(TENANT_A)) is None  # master's entry for the AppID is its own key
+    assert redis.get(cache.entry_key(TENANT_A)) is None  # master's entry for the AppID is its own key
 
 
 def test_a_plain_save_of_a_copy_read_earlier_does_not_undo_a_suspension():

@@ -143,7 +143,9 @@ def test_a_known_tenant_read_from_the_database_gives_its_count_back(anon_rate):
     for _ in range(8):
         cache.clear_local()
         registry_key = cache.entry_key(TENANT_B)
-        cache._redis().delete(registry_key)  # each lookup now reaches the control database
+        redis = cache._redis()
+        assert redis is not None
+        redis.delete(registry_key)  # each lookup now reaches the control database
         assert ping_from("198.51.100.8", TENANT_B).status_code == 200
     assert [ping_from("198.51.100.8", app_id).status_code for app_id in UNKNOWN[:6]] == [404] * 5 + [429]
 

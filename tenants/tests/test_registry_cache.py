@@ -9,6 +9,7 @@ Redis was unreachable. Both are reproduced here deterministically: the lookup's 
 import json
 import logging
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -101,8 +102,21 @@ def redis_down(settings) -> None:  # noqa: ANN001
     settings.CACHES = {**settings.CACHES, "platform": platform}
 
 
-def raw(app_id: str) -> dict | None:
-    value = cache._redis().get(cache.entry_key(app_id))
+def registry_redis() -> Any:
+    client = cache._redis()
+    assert client is not None  # the test settings have Redis
+    return client
+
+
+def entry_of(app_id: str) -> TenantEntry:
+    entry = tenant_entry_get(app_id=app_id)
+    assert entry is not None
+    return entry
+
+
+def raw(app_id: str) -> Any:
+    """The JSON stored in Redis for the AppID, or None."""
+    value = registry_redis().get(cache.entry_key(app_id))
     return None if value is None else json.loads(value)
 
 
@@ -116,7 +130,7 @@ def plant(app_id: str, entry: TenantEntry) -> None:
 
 
 def bump_from_another_process() -> None:
-    cache._redis().incr(cache.generation_key())
+    registry_redis().incr(cache.generation_key())
 
 
 def row(app_id: str) -> Tenant:
@@ -180,7 +194,7 @@ def test_a_job_of_a_tenant_suspended_during_such_a_lookup_is_refused_by_the_next
         tenant_suspend(app_id=app_id)
         return loaded
 
-    cache._redis().delete(cache.entry_key(TENANT_B))  # its Redis entry expired: the next lookup reads the row
+    registry_redis().delete(cache.entry_key(TENANT_B))  # its Redis entry expired: the next lookup reads the row
     as_another_process()  # a web worker, whose lookup races the suspend
     monkeypatch.setattr(selectors, "_entry_from_database", read_then_suspend)
     tenant_entry_get(app_id=TENANT_B)
@@ -194,10 +208,10 @@ def test_a_job_of_a_tenant_suspended_during_such_a_lookup_is_refused_by_the_next
 
 
 def test_an_older_entry_cannot_replace_a_newer_one_in_redis():
-    old = tenant_entry_get(app_id=TENANT_B)
+    old = entry_of(TENANT_B)
     tenant_suspend(app_id=TENANT_B)
     as_another_process()
-    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED  # version n+1 in Redis now
+    assert entry_of(TENANT_B).status == Tenant.Status.SUSPENDED  # version n+1 in Redis now
 
     assert cache._shared_offer(TENANT_B, old, old.version) is False
     assert raw(TENANT_B)["status"] == Tenant.Status.SUSPENDED
@@ -295,7 +309,7 @@ def test_a_change_that_does_not_commit_withdraws_its_tombstone(monkeypatch):
     assert row(TENANT_A).status == Tenant.Status.ACTIVE and row(TENANT_A).version == before.version
     assert raw(TENANT_A) is None  # withdrawn: the next lookup caches the (unchanged) entry again
     as_another_process()
-    assert tenant_entry_get(app_id=TENANT_A).version == before.version
+    assert entry_of(TENANT_A).version == before.version
     assert raw(TENANT_A)["kind"] == "entry"
 
 
@@ -326,7 +340,7 @@ def test_a_dropped_tenant_is_unknown_at_once_and_once_created_again_known_at_onc
 
 
 def test_records_that_are_not_ours_are_misses_and_a_suspend_still_works(caplog):
-    client = cache._redis()
+    client = registry_redis()
     client.set(cache.entry_key(TENANT_A), b"\x80\x04not json")
     client.set(cache.generation_key(), b"not a number")
     as_another_process()
@@ -349,15 +363,15 @@ def test_cached_tenants_cost_no_redis_read_within_the_bound_and_one_read_for_all
         plant(app_id, fake_entry(app_id))
     app_ids = [*MANY_APP_IDS, TENANT_A, TENANT_B]
     for app_id in app_ids:
-        assert tenant_entry_get(app_id=app_id).app_id == app_id  # now copied locally
+        assert entry_of(app_id).app_id == app_id  # now copied locally
     reads.take()
 
     clock.now += BOUND - 0.1
-    assert all(tenant_entry_get(app_id=app_id).app_id == app_id for app_id in app_ids)
+    assert all(entry_of(app_id).app_id == app_id for app_id in app_ids)
     assert reads.take() == []
 
     clock.now += 0.2
-    assert all(tenant_entry_get(app_id=app_id).app_id == app_id for app_id in app_ids)
+    assert all(entry_of(app_id).app_id == app_id for app_id in app_ids)
     assert reads.take() == [cache.generation_key()]
 
 
@@ -375,15 +389,15 @@ def test_a_suspend_by_another_process_is_seen_here_once_the_bound_has_passed(clo
 
 
 def test_the_suspending_process_sees_its_own_change_at_once_and_each_change_bumps_the_generation(clock):
-    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.ACTIVE
-    before = cache._redis().get(cache.generation_key())
+    assert entry_of(TENANT_B).status == Tenant.Status.ACTIVE
+    before = registry_redis().get(cache.generation_key())
     tenant_suspend(app_id=TENANT_B)
-    after = int(cache._redis().get(cache.generation_key()))
+    after = int(registry_redis().get(cache.generation_key()))
     assert before is None and after != 0
-    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED
+    assert entry_of(TENANT_B).status == Tenant.Status.SUSPENDED
     tenant_resume(app_id=TENANT_B)
-    assert int(cache._redis().get(cache.generation_key())) == after + 1
-    assert tenant_entry_get(app_id=TENANT_B).status == Tenant.Status.ACTIVE
+    assert int(registry_redis().get(cache.generation_key())) == after + 1
+    assert entry_of(TENANT_B).status == Tenant.Status.ACTIVE
 
 
 def test_an_unknown_app_id_is_remembered_for_the_bound_locally_and_in_redis(clock, reads):
@@ -394,14 +408,14 @@ def test_an_unknown_app_id_is_remembered_for_the_bound_locally_and_in_redis(cloc
         assert tenant_entry_get(app_id=UNKNOWN_APP_ID) is None  # from Redis' negative entry
     assert len(log.for_alias("default")) == 1
     assert raw(UNKNOWN_APP_ID) == {"kind": "missing", "v": 0}
-    ttl = cache._redis().ttl(cache.entry_key(UNKNOWN_APP_ID))
+    ttl = registry_redis().ttl(cache.entry_key(UNKNOWN_APP_ID))
     assert 0 < ttl <= BOUND
 
 
 def test_an_unreachable_redis_for_the_generation_read_drops_the_copies_and_the_lookup_reads_the_database(
     clock, reads, caplog
 ):
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     clock.now += BOUND + 0.1
     reads.fail = True
     reads.take()
@@ -415,25 +429,25 @@ def test_an_unreachable_redis_for_the_generation_read_drops_the_copies_and_the_l
 
     # Not retried before the bound: the copy just read from the database serves meanwhile.
     clock.now += BOUND - 0.1
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     assert reads.take() == []
     # Redis is back: the generation is read again, and as it could not be compared, the copies go once more.
     reads.fail = False
     clock.now += 0.2
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     assert reads.take() == [cache.generation_key(), cache.entry_key(TENANT_A)]
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     assert reads.take() == []
 
 
 def test_a_zero_bound_reads_the_generation_on_every_lookup_and_sees_a_change_at_once(clock, reads, settings):
     settings.TENANT_LOCAL_CACHE_SECONDS = 0
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     reads.take()
-    assert tenant_entry_get(app_id=TENANT_A).app_id == TENANT_A
+    assert entry_of(TENANT_A).app_id == TENANT_A
     assert reads.take() == [cache.generation_key()]
     suspend_as_another_process(TENANT_A)
-    assert tenant_entry_get(app_id=TENANT_A).status == Tenant.Status.SUSPENDED
+    assert entry_of(TENANT_A).status == Tenant.Status.SUSPENDED
 
 
 def test_an_entry_read_before_this_process_noticed_a_change_is_not_kept(clock):
