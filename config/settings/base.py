@@ -89,13 +89,15 @@ CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # A per-process pool per MySQL alias (routers.backends.pool), for gevent workers: DB_POOL_SIZE 0 means none
 # (Django's own connections, CONN_MAX_AGE). With a pool, CONN_MAX_AGE is 0 and the pool keeps the connections.
 # Unset, the size follows the process: 8 under gevent (where 0 refuses to start), 0 in threads and processes.
-# An idle connection is pinged after 1 s: any MySQL restart takes longer, so none that died in one is handed out.
+# A pooled connection is pinged when it is checked out (DB_POOL_PING_AFTER 0: every time), so none that died in a
+# MySQL restart is handed out, however fast the restart: one round trip per request and alias. A value above 0
+# skips the ping for connections idle less than that long (a restart shorter than it fails one request each).
 DB_POOL = {
     "size": env.int("DB_POOL_SIZE", default=default_pool_size()),
     "max_overflow": env.int("DB_POOL_MAX_OVERFLOW", default=0),
     "timeout": env.float("DB_POOL_TIMEOUT", default=20.0),
     "recycle": env.int("DB_POOL_RECYCLE", default=3600),
-    "ping_after": env.float("DB_POOL_PING_AFTER", default=1.0),
+    "ping_after": env.float("DB_POOL_PING_AFTER", default=0.0),
 }
 TENANT_DB_SERVER_NAMES = env.list("TENANT_DB_SERVERS", default=["main"])
 DATABASES = {

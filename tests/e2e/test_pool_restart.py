@@ -40,4 +40,5 @@ def test_after_a_mysql_restart_no_request_fails(running_services, one_worker):
     after = run_load(spec)
     print(f"40 requests after the restart: {after}")
     assert after["error_count"] == 0, after["errors"]
-    assert after["statuses"] == {"200": 40}
+    log = (running_services.workdir / "gunicorn-restart.log").read_text()
+    assert after["statuses"] == {"200": 40}, log[-6000:]
