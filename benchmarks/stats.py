@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from benchmarks.stack import Namespace, mysql_rows
+from tests.e2e.services import watching_peak
 
 COUNTERS = ("TOTAL_CONNECTIONS", "SELECT_COMMANDS", "UPDATE_COMMANDS", "OTHER_COMMANDS", "ROWS_READ")
 
@@ -53,27 +54,23 @@ class MySQLWatch:
 
 @contextmanager
 def watching_mysql(ns: Namespace) -> Iterator[MySQLWatch]:
-    """Counters before and after the block, and the peak of open connections sampled every 100 ms meanwhile."""
+    """Counters before and after the block, and the peak of open connections sampled meanwhile."""
     watch = MySQLWatch(before=user_counters(ns))
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            try:
-                watch.peak_connections = max(watch.peak_connections, open_connections(ns))
-            except Exception:  # noqa: BLE001,S110 - a missed sample under load is no reason to stop the run
-                pass
-            stop.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = [0]
     try:
-        yield watch
+        with watching_peak(lambda: _open_connections_or_zero(ns)) as peak:
+            yield watch
     finally:
-        stop.set()
-        sampler.join(timeout=10)
+        watch.peak_connections = peak[0]
         after = user_counters(ns)
         watch.delta = {name: after[name] - watch.before.get(name, 0) for name in after}
+
+
+def _open_connections_or_zero(ns: Namespace) -> int:
+    try:
+        return open_connections(ns)
+    except Exception:  # noqa: BLE001 - a missed sample under load is no reason to stop the run
+        return 0
 
 
 @contextmanager

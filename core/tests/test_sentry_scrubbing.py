@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from api.tests.conftest import TenantClient
-from core.sentry import FILTERED, scrub, sentry_init
-from tests.e2e.sentry_stub import SentryStub, sentry_stub
+from core.sentry import FILTERED, scrub
+from tests.e2e.sentry_stub import SentryStub, sentry_in_this_process
 from tests.helpers import TENANT_A, session_secret
 from wechat.client import WeChatClient
 
@@ -29,13 +29,8 @@ class Boom(RuntimeError):
 
 @pytest.fixture
 def sentry() -> Iterator[SentryStub]:
-    with sentry_stub() as stub:
-        sentry_init(dsn=stub.dsn, environment="test", release="test")
-        try:
-            yield stub
-        finally:
-            sentry_sdk.get_client().close()
-            sentry_sdk.init()  # no DSN: nothing is sent by the tests after this one
+    with sentry_in_this_process() as stub:
+        yield stub
 
 
 def sent_events(stub: SentryStub) -> list[str]:

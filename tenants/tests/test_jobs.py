@@ -13,7 +13,6 @@ from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 from rq.worker import Worker
 
-from core.sentry import sentry_init
 from core.tenant_context import TenantNotActive, activate_tenant
 from tenants import cache as registry_cache
 from tenants.jobs import (
@@ -34,7 +33,7 @@ from tenants.models import Tenant
 from tenants.selectors import tenant_context_for, tenant_entry_get, tenant_resolve
 from tenants.services import tenant_resume, tenant_suspend
 from tenants.worker import TenantWorker
-from tests.e2e.sentry_stub import SentryStub, sentry_stub
+from tests.e2e.sentry_stub import SentryStub, sentry_in_this_process
 from tests.helpers import TENANT_A, TENANT_B, TENANT_C
 from tests.job_functions import fail_for_good, platform_job, record_database
 from tests.workers import fetch, registries_holding
@@ -201,13 +200,8 @@ def test_a_refusal_is_looked_up_once_before_the_fork_and_fails_the_job_in_the_ho
 
 @pytest.fixture
 def sentry() -> Iterator[SentryStub]:
-    with sentry_stub() as stub:
-        sentry_init(dsn=stub.dsn, environment="test", release="test")
-        try:
-            yield stub
-        finally:
-            sentry_sdk.get_client().close()
-            sentry_sdk.init()  # no DSN: nothing is sent by the tests after this one
+    with sentry_in_this_process() as stub:
+        yield stub
 
 
 def test_a_permanent_failure_with_retries_left_reaches_sentry_through_the_tenant_worker(tenant_a, sentry):

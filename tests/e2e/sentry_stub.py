@@ -67,3 +67,19 @@ def sentry_stub() -> Iterator[SentryStub]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def sentry_in_this_process() -> Iterator[SentryStub]:
+    """Sentry started in the test's own process, sending to a stand-in; stopped (no DSN) afterwards."""
+    import sentry_sdk
+
+    from core.sentry import sentry_init
+
+    with sentry_stub() as stub:
+        sentry_init(dsn=stub.dsn, environment="test", release="test")
+        try:
+            yield stub
+        finally:
+            sentry_sdk.get_client().close()
+            sentry_sdk.init()  # no DSN: nothing is sent by the tests after this one
