@@ -4,10 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from console.commands import command_audit
-from console.models import AuditEntry
-from core.commands import run_service
-from tenants.services import tenant_provision
+from console.commands import tenant_provision_audited
 
 
 class Command(BaseCommand):
@@ -32,12 +29,7 @@ class Command(BaseCommand):
             app_secret = os.environ.get(secret_env)
             if not app_secret:
                 raise CommandError(f"environment variable {secret_env} is empty or not set")
-        tenant = run_service(tenant_provision, app_id=app_id, name=name, server=server, app_secret=app_secret)
-        command_audit(
-            module=__name__,
-            action=AuditEntry.Action.ONBOARD,
-            app_id=tenant.app_id,
-            db_server=tenant.db_server,
-            name=tenant.name,
+        tenant = tenant_provision_audited(
+            module=__name__, app_id=app_id, name=name, server=server, app_secret=app_secret
         )
         self.stdout.write(f"{tenant.app_id}: {tenant.status} on {tenant.db_server}/{tenant.db_name}")

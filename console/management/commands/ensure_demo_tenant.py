@@ -4,11 +4,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from console.commands import command_audit
-from console.models import AuditEntry
-from core.commands import run_service
+from console.commands import tenant_provision_audited
 from tenants.selectors import tenant_list
-from tenants.services import tenant_provision
 
 DEMO_APP_ID = "wx0123456789abcdef"
 # The fake WeChat server that `./dev serve` starts knows the demo app by this secret; never a real one.
@@ -24,15 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
         tenant = tenant_list().first()
         if tenant is None:
-            tenant = run_service(
-                tenant_provision, app_id=DEMO_APP_ID, name="Demo 小程序 🚀", app_secret=DEMO_APP_SECRET
-            )
-            command_audit(
-                module=__name__,
-                action=AuditEntry.Action.ONBOARD,
-                app_id=tenant.app_id,
-                db_server=tenant.db_server,
-                name=tenant.name,
+            tenant = tenant_provision_audited(
+                module=__name__, app_id=DEMO_APP_ID, name="Demo 小程序 🚀", app_secret=DEMO_APP_SECRET
             )
             self.stdout.write(f"created the demo tenant {tenant.app_id}")
         header = f"-H '{settings.TENANT_HEADER}: {tenant.app_id}'"
