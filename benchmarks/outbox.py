@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -154,18 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.manage(env, "migrate", "--noinput", "-v", "0")
         stack.manage(env, "create_tenant", APP_ID, "--name", "Outbox benchmark")
         load_before = os.getloadavg()[0]
-        completed = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.outbox", "--measure", "--jobs", str(args.jobs)]
-            + ["--rounds", str(args.rounds)],
-            env=env,
-            cwd=stack.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"measuring failed:\n{completed.stderr[-4000:]}")
-        data = json.loads(completed.stdout)
+        flags = ("--measure", "--jobs", str(args.jobs), "--rounds", str(args.rounds))
+        data = json.loads(stack.run_module(env, "benchmarks.outbox", *flags, timeout=3600, what="measuring"))
     finally:
         stack.drop_namespace(ns)
     data["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -251,17 +251,11 @@ class Bench:
 
     def provision(self, count: int) -> None:
         self.log(f"provisioning up to {count} tenants (existing ones are reused)")
-        completed = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.provision", str(count), "--parallel", str(self.args.provision_parallel)],
-            env=self.env,
-            cwd=stack.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=3600,
+        parallel = str(self.args.provision_parallel)
+        output = stack.run_module(
+            self.env, "benchmarks.provision", str(count), "--parallel", parallel, timeout=3600, what="provisioning"
         )
-        if completed.returncode != 0:
-            raise RuntimeError(f"provisioning failed:\n{completed.stderr[-4000:]}")
-        result = json.loads(completed.stdout)
+        result = json.loads(output)
         each = sorted(result.pop("each"))
         if each:
             result.update(per_tenant_median_s=each[len(each) // 2], per_tenant_max_s=each[-1])
@@ -546,16 +540,7 @@ class Bench:
 
     def jobs_tool(self, *args: str) -> str:
         """`python -m benchmarks.jobs ARGS` in the stack's environment; its output (JSON)."""
-        completed = subprocess.run(
-            [stack.PYTHON, "-m", "benchmarks.jobs", *args],
-            env=self.env,
-            cwd=stack.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
-        return completed.stdout
+        return stack.run_module(self.env, "benchmarks.jobs", *args, timeout=600, what=f"benchmarks.jobs {args[0]}")
 
     def fork_cost(self) -> dict:
         return json.loads(self.jobs_tool("forkcost", bench_app_id(1), "50"))

@@ -303,3 +303,13 @@ def running_fake_wechat(workdir: Path) -> Iterator[int]:
     with child(argv, env=env, log=workdir / "fake-wechat.out") as process:
         wait_until_answers(f"http://127.0.0.1:{port}/__control__/counters?appid=x", process=process)
         yield port
+
+
+def run_module(env: dict[str, str], module: str, *args: str, timeout: float, what: str) -> str:
+    """`python -m MODULE ARGS` in the stack's environment; its standard output. Fails naming `what` and stderr."""
+    completed = subprocess.run(
+        [PYTHON, "-m", module, *args], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=timeout
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{completed.stderr[-4000:]}")
+    return completed.stdout
