@@ -10,7 +10,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,13 +317,22 @@ def nginx_alone(
     )
     config = workdir / "nginx.conf"
     config.write_text(nginx_main_config(workdir, site, log_dir=log_dir, **main))
+    with running_nginx_config(config, ready=lambda process: nginx_answers(process, port, log_dir), output=output):
+        yield port
+
+
+@contextmanager
+def running_nginx_config(
+    config: Path, *, ready: Callable[[subprocess.Popen], bool], output: Path | None = None, what: str = "nginx"
+) -> Iterator[subprocess.Popen]:
+    """nginx in the foreground on this main config, until the block ends; waits until `ready(process)`."""
     with open(output or os.devnull, "ab") as out:
         process = subprocess.Popen(
             ["/usr/sbin/nginx", "-c", str(config), "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        wait_for(lambda: nginx_answers(process, port, log_dir), seconds=30, what="nginx")
-        yield port
+        wait_for(lambda: ready(process), seconds=30, what=what)
+        yield process
     finally:
         stop_process(process)
 

@@ -28,8 +28,8 @@ import pytest
 import requests
 
 from tests.e2e.conftest import E2E_TENANTS, Services
-from tests.e2e.services import manage, port_accepts, running_gunicorn, stop_process, wait_for
-from tests.e2e.stack import NginxTls, nginx_alone, nginx_main_config
+from tests.e2e.services import manage, port_accepts, running_gunicorn, wait_for
+from tests.e2e.stack import NginxTls, nginx_alone, nginx_main_config, running_nginx_config
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -95,16 +95,8 @@ def front_tls_proxy(workdir: Path, *, upstream_port: int, cert: Path, key: Path)
     )
     config = workdir / "nginx.conf"
     config.write_text(nginx_main_config(workdir, site))
-    process = subprocess.Popen(
-        ["/usr/sbin/nginx", "-c", str(config), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: port_accepts(port), seconds=30, what="front TLS proxy")
+    with running_nginx_config(config, ready=lambda _: port_accepts(port), what="front TLS proxy"):
         yield port
-    finally:
-        stop_process(process)
 
 
 @dataclass
