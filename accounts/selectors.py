@@ -2,21 +2,12 @@
 
 from accounts.models import MiniProgramUser, UserJob
 from accounts.tokens import token_user
-from core.tenant_context import activate_tenant
 from tenants.jobs import JobNotFound, JobState, job_state_get
-from tenants.models import Tenant
-from tenants.selectors import tenant_context_for
 
 
 def user_for_token(*, raw_token: str) -> MiniProgramUser | None:
     """The active tenant's user holding this token: one query to the tenant's database, nothing in Redis."""
     return token_user(raw_token=raw_token)
-
-
-def users_list(*, tenant: Tenant, limit: int) -> list[MiniProgramUser]:
-    """The newest users of one tenant, read in that tenant's own context (for the admin)."""
-    with activate_tenant(tenant_context_for(tenant)):
-        return list(MiniProgramUser.objects.order_by("-id")[:limit])
 
 
 def user_job_state_get(*, user: MiniProgramUser, job_id: str) -> JobState:
