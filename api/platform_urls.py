@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from api import platform
 
@@ -9,5 +9,10 @@ urlpatterns = [
     path("tenants/<str:app_id>/resume", platform.TenantResumeApi.as_view(), name="platform-tenant-resume"),
     path("tenants/<str:app_id>/secret", platform.TenantSecretApi.as_view(), name="platform-tenant-secret"),
     path("tenants/<str:app_id>/retire", platform.TenantRetireApi.as_view(), name="platform-tenant-retire"),
+    path("", include("payments.control.platform_urls")),
+    path("", include("payments.platform_urls")),
+    path("", include("pushes.platform_urls")),
+    path("", include("component.platform_urls")),
+    path("", include("component.releases.platform_urls")),
     path("jobs/<str:job_id>", platform.PlatformJobApi.as_view(), name="platform-job"),
 ]

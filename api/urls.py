@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.auth import LoginApi, LogoutApi
@@ -15,6 +15,10 @@ urlpatterns = [
     path("api/v1/me/phone", MePhoneApi.as_view(), name="me-phone"),
     path("api/v1/messages/subscribe", SubscribeMessageApi.as_view(), name="messages-subscribe"),
     path("api/v1/jobs/<str:job_id>", JobApi.as_view(), name="job"),
+    # Tenant apps' own endpoints.
+    path("api/v1/", include("payments.api_urls")),
+    path("api/v1/", include("pushes.api_urls")),
+    path("api/v1/", include("avatars.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # No OPTIONS metadata: DRF would render it with the page's HTML renderer, which has no template for it (500).
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="docs"),

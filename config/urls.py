@@ -8,6 +8,10 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("platform/v1/", include("api.platform_urls")),
+    # WeChat and WeChat Pay call these: no X-AppID, the path names the tenant.
+    path("pay/v1/", include("payments.notify_urls")),
+    path("wechat/v1/", include("pushes.urls")),
+    path("wechat/v1/component/", include("component.urls")),
     path("", include("api.urls")),
 ]
 

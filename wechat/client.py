@@ -72,7 +72,7 @@ class WeChatClient:
     def code_to_session(self, code: str) -> SessionInfo:
         """Exchange a wx.login code for openid, session_key and (when bound to Open Platform) unionid."""
         params = {"appid": self.app_id, "secret": self._app_secret, "js_code": code, "grant_type": "authorization_code"}
-        payload = self._call("GET", "/sns/jscode2session", params=params)
+        payload = self.call("GET", "/sns/jscode2session", params=params)
         return {
             "openid": _required(payload, "openid", "/sns/jscode2session"),
             "session_key": _required(payload, "session_key", "/sns/jscode2session"),
@@ -87,14 +87,14 @@ class WeChatClient:
             "secret": self._app_secret,
             "force_refresh": force_refresh,
         }
-        payload = self._call("POST", "/cgi-bin/stable_token", body=body)
+        payload = self.call("POST", "/cgi-bin/stable_token", body=body)
         token = _required(payload, "access_token", "/cgi-bin/stable_token")
         return token, int(_required(payload, "expires_in", "/cgi-bin/stable_token"))
 
     def get_phone_number(self, access_token: str, code: str) -> PhoneInfo:
         """Exchange a getPhoneNumber code for the user's phone_info."""
         path = "/wxa/business/getuserphonenumber"
-        payload = self._call("POST", path, params={"access_token": access_token}, body={"code": code})
+        payload = self.call("POST", path, params={"access_token": access_token}, body={"code": code})
         return _required(payload, "phone_info", path)
 
     def send_subscribe_message(
@@ -118,15 +118,15 @@ class WeChatClient:
         }
         if page is not None:
             body["page"] = page
-        self._call("POST", "/cgi-bin/message/subscribe/send", params={"access_token": access_token}, body=body)
+        self.call("POST", "/cgi-bin/message/subscribe/send", params={"access_token": access_token}, body=body)
 
     def msg_sec_check(self, access_token: str, *, openid: str, content: str, scene: int = 2) -> SecCheckResult:
         """Check user text with msgSecCheck v2; result.suggest is pass, review or risky."""
         body = {"version": 2, "openid": openid, "scene": scene, "content": content}
-        payload = self._call("POST", "/wxa/msg_sec_check", params={"access_token": access_token}, body=body)
+        payload = self.call("POST", "/wxa/msg_sec_check", params={"access_token": access_token}, body=body)
         return {"result": _required(payload, "result", "/wxa/msg_sec_check"), "detail": payload.get("detail", [])}
 
-    def _call(
+    def call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """One HTTP call; returns the JSON body on errcode 0, raises a WeChatError otherwise."""

@@ -31,6 +31,13 @@ INSTALLED_APPS = [
     "tenants.outbox",
     "tenants.outbox.control",
     "accounts",
+    "payments",
+    "payments.control",
+    "pushes",
+    "pushes.control",
+    "avatars",
+    "component",
+    "component.releases",
     "api",
     "console",
 ]
@@ -38,8 +45,8 @@ INSTALLED_APPS = [
 # Which database each app's tables live in (routers.TenantRouter). Every installed app that has models
 # must be in exactly one list; tenants.apps checks this at start-up.
 CONTROL_APPS = ["admin", "auth", "knox", "axes", "contenttypes", "sessions", "tenants", "django_rq", "console"]
-CONTROL_APPS += ["outbox_control"]
-TENANT_APPS = ["accounts", "outbox"]
+CONTROL_APPS += ["outbox_control", "payments_control", "pushes_control", "component", "component_releases"]
+TENANT_APPS = ["accounts", "outbox", "payments", "pushes", "avatars"]
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
@@ -330,3 +337,10 @@ if SENTRY_DSN:
         release=MINIPLEX_RELEASE,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# --- WeChat Pay, WeChat's pushes, open-platform mode -----------------------------------------------------
+from config.settings.avatars import *  # noqa: E402, F403
+from config.settings.component import *  # noqa: E402, F403
+from config.settings.payments import *  # noqa: E402, F403
+from config.settings.pushes import *  # noqa: E402, F403
+from config.settings.releases import *  # noqa: E402, F403

@@ -44,7 +44,7 @@ def fail_wechat_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: WeChatClient, *args: object, **kwargs: object) -> None:
         raise Boom("WeChat client broke")
 
-    monkeypatch.setattr(WeChatClient, "_call", broken)
+    monkeypatch.setattr(WeChatClient, "call", broken)
 
 
 def test_a_failed_login_sends_neither_the_app_secret_nor_the_code(sentry, monkeypatch):

@@ -25,6 +25,7 @@ from rq.job import Job
 from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
+from tenants.jobs.periodic import periodic_enqueue_due
 from tenants.jobs.queue import get_connection
 from tenants.models import Tenant
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
@@ -83,6 +84,7 @@ def outbox_relay_in_maintenance() -> None:
     """
     try:
         report = outbox_relay(sweep=sweep_claim())
+        periodic_enqueue_due()
     except REDIS_UNREACHABLE + (DatabaseError,) as error:
         logger.warning("outbox relay: pass failed: %s", error)
     else:

@@ -10,10 +10,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from wechat.fake_server import control, endpoints
+from wechat.fake_server import component, control, endpoints, media, push, templates
 from wechat.fake_server.endpoints import FakeRequest
 from wechat.fake_server.remote import FakeWeChatControl
 from wechat.fake_server.state import FakeState
+
+# The pushes', media checks', open platform's and code templates' parts of the fake, each in its own module.
+for _part in (push, media, component, templates):
+    endpoints.ROUTES.update(_part.ROUTES)
+    control.CONTROL_ROUTES.update(_part.CONTROL_ROUTES)
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -1,0 +1,1 @@
+"""Users' avatars, checked by WeChat before anyone sees them: a tenant app."""

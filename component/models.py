@@ -1,0 +1,1 @@
+"""Open-platform mode: the component's ticket and tokens, authorizers: in the control database."""

@@ -1,0 +1,1 @@
+"""One code template released to many tenants (commit, audit, release): in the control database."""

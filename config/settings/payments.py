@@ -1,0 +1,3 @@
+"""Settings of payments (imported at the end of config.settings.base)."""
+
+from config.env import env  # noqa: F401

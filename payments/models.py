@@ -1,0 +1,1 @@
+"""WeChat Pay orders, refunds and the price list: a tenant app (each tenant's own database)."""

@@ -1,0 +1,1 @@
+"""Each tenant's push settings (Token, EncodingAESKey, mode, format): in the control database."""
