@@ -106,6 +106,8 @@ class FakeState:
             self.faults: list[Fault] = []
             self.delays: list[Delay] = []
             self.counters: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            # What each part of the fake (push, media, component, templates) keeps, under the part's name.
+            self.parts: dict[str, Any] = {}
             self.force_refreshes: defaultdict[str, list[float]] = defaultdict(list)
             # Seconds added to the wall clock for WeChat's quotas (tests move it with their holder's clock).
             self.clock_offset = 0.0
