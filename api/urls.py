@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("payments.api_urls")),
     path("api/v1/", include("pushes.api_urls")),
     path("api/v1/", include("avatars.api_urls")),
+    # The team's own tenant apps (config/settings/tenant_apps.py): each one's api_urls, under /api/v1/.
+    *(path("api/v1/", include(f"{app}.api_urls")) for app in settings.LOCAL_TENANT_APPS),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # No OPTIONS metadata: DRF would render it with the page's HTML renderer, which has no template for it (500).
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="docs"),

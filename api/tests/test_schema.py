@@ -5,6 +5,7 @@ import re
 
 import pytest
 import sentry_sdk
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from knox.models import AuthToken
@@ -145,8 +146,10 @@ OPERATIONS = {
 
 def test_each_operation_documents_its_own_request_and_response():
     schema = openapi()
+    # A team's own tenant apps (LOCAL_TENANT_APPS, /api/v1/<app>/...) test their operations in their own tests.
+    local = tuple(f"/api/v1/{app}/" for app in settings.LOCAL_TENANT_APPS)
     documented = {(method, path) for path, item in schema["paths"].items() for method in item}
-    assert documented == set(OPERATIONS)
+    assert {(method, path) for method, path in documented if not path.startswith(local)} == set(OPERATIONS)
     for (method, path), (request, success, response) in OPERATIONS.items():
         operation = schema["paths"][path][method]
         where = f"{method.upper()} {path}"

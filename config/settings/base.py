@@ -6,6 +6,7 @@ The other modules (debug, test, master) only give environment defaults or overri
 from datetime import timedelta
 
 from config.env import BASE_DIR, env
+from config.settings.tenant_apps import LOCAL_TENANT_APPS
 from routers.backends.pool import default_pool_size, require_pool_under_gevent
 from routers.databases import control_database, tenant_server_databases
 
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "avatars",
     "component",
     "component.releases",
+    # The team's own tenant apps (start_tenant_app adds them there).
+    *LOCAL_TENANT_APPS,
     "api",
     "console",
 ]
@@ -46,7 +49,7 @@ INSTALLED_APPS = [
 # must be in exactly one list; tenants.apps checks this at start-up.
 CONTROL_APPS = ["admin", "auth", "knox", "axes", "contenttypes", "sessions", "tenants", "django_rq", "console"]
 CONTROL_APPS += ["outbox_control", "payments_control", "pushes_control", "component", "component_releases"]
-TENANT_APPS = ["accounts", "outbox", "payments", "pushes", "avatars"]
+TENANT_APPS = ["accounts", "outbox", "payments", "pushes", "avatars", *LOCAL_TENANT_APPS]
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",

@@ -1,0 +1,93 @@
+"""`manage.py start_tenant_app demo` in a copy of the tree: the app it writes is wired in, lint-clean, needs no new
+migration, its generated tests pass as written (two tenants), and migrate_tenants applies its migration."""
+
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tenants.services import tenant_provision
+from tests.helpers import BASE_DIR, PYTHON, subprocess_env
+
+pytestmark = pytest.mark.slow  # it runs manage.py four times and a pytest session of its own
+
+THROWAWAY_APP_ID = "wx0000000000000d30"
+RUFF = Path(PYTHON).with_name("ruff")
+
+
+def copy_of_the_tree(target: Path) -> Path:
+    """The files a clone would have (tracked or new, not ignored): no .venv, var or caches."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=BASE_DIR, capture_output=True, check=True
+    ).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = BASE_DIR / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def run(tree: Path, *argv: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(argv)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def own_environment() -> dict[str, str]:
+    """The copy's own test run: databases and keys apart from this session's."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test", MINIPLEX_TEST_RUN=f"{env.get('MINIPLEX_TEST_RUN', '')}gen"
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = copy_of_the_tree(tmp_path_factory.mktemp("tree"))
+    run(tree, PYTHON, "manage.py", "start_tenant_app", "demo", env=own_environment())
+    return tree
+
+
+def test_the_generated_app_is_wired_in_and_its_tests_pass(tree: Path):
+    env = own_environment()
+    assert '"demo",' in (tree / "config" / "settings" / "tenant_apps.py").read_text()
+    pyproject = tomllib.loads((tree / "pyproject.toml").read_text())
+    assert "demo" in pyproject["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert "demo" in pyproject["tool"]["mypy"]["files"]
+
+    checked = run(tree, PYTHON, "manage.py", "makemigrations", "demo", "--check", "--dry-run", env=env)
+    assert "No changes detected" in checked.stdout
+    run(tree, str(RUFF), "check", "demo", env=env)
+    run(tree, str(RUFF), "format", "--check", "demo", env=env)
+
+    tests = run(tree, PYTHON, "-m", "pytest", "demo", "-q", "-p", "no:cacheprovider", env=env, timeout=300)
+    assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout, tests.stdout
+
+
+def test_migrate_tenants_applies_the_new_apps_migration(tree: Path, tenant_db: None):
+    # A tenant of this session, provisioned by code that knows no `demo`; the copy's command migrates it.
+    tenant_provision(app_id=THROWAWAY_APP_ID, name="Throwaway")
+    migrated = run(tree, PYTHON, "manage.py", "migrate_tenants", THROWAWAY_APP_ID, env=subprocess_env())
+    assert f"{THROWAWAY_APP_ID}: applied 1 (demo.0001_initial)" in migrated.stdout
+
+    again = run(tree, PYTHON, "manage.py", "migrate_tenants", THROWAWAY_APP_ID, env=subprocess_env())
+    assert f"{THROWAWAY_APP_ID}: up to date" in again.stdout
+
+
+def test_a_name_that_is_taken_or_not_lower_case_is_refused(tree: Path):
+    for name, why in (("demo", "conflicts"), ("accounts", "conflicts"), ("Shop", "lower case")):
+        result = subprocess.run(
+            [PYTHON, "manage.py", "start_tenant_app", name],
+            cwd=tree,
+            env=own_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0 and why in result.stderr, (name, result.stderr)
+    assert '"Shop"' not in (tree / "config" / "settings" / "tenant_apps.py").read_text()
