@@ -19,8 +19,30 @@ class UserOutputSerializer(serializers.Serializer):
     nickname = serializers.CharField(read_only=True)
     avatar_url = serializers.CharField(read_only=True)
     phone = serializers.CharField(read_only=True)
+    avatar_state = serializers.SerializerMethodField(
+        help_text="The newest upload of POST /api/v1/me/avatar: `pending` (avatar_url is still the previous one), "
+        "`approved` (it is avatar_url), `rejected` (WeChat found it risky), `unchecked` (WeChat never answered); "
+        '"" before any upload.'
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field({"type": "string", "enum": ["", "pending", "approved", "rejected", "unchecked"]})
+    def get_avatar_state(self, user: Any) -> str:
+        # Read through the user's reverse relation (avatars' foreign key), so this layer imports no tenant app that
+        # imports it back. WeChat's `review` is still `pending` to the user: a person has not decided yet.
+        status = user.avatars.order_by("-id").values_list("status", flat=True).first()
+        return AVATAR_STATES_SHOWN.get(status or "", "")
+
+
+# An upload's status -> what the user is told (a replaced upload means a newer one exists, so it is never the newest).
+AVATAR_STATES_SHOWN = {
+    "pending": "pending",
+    "review": "pending",
+    "approved": "approved",
+    "rejected": "rejected",
+    "unchecked": "unchecked",
+}
 
 
 # What DRF's CharField refuses beyond its type and length is published as a pattern, so the schema says it too

@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from avatars.api import MeAvatarApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("me/avatar", MeAvatarApi.as_view(), name="me-avatar"),
+]

@@ -24,8 +24,9 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.API_MAX_BODY_BYTES:
-            limit = settings.API_MAX_BODY_BYTES
+        # An upload endpoint may allow more than the API's general limit (API_MAX_BODY_BYTES_BY_PATH).
+        limit = getattr(settings, "API_MAX_BODY_BYTES_BY_PATH", {}).get(request.path, settings.API_MAX_BODY_BYTES)
+        if length > limit:
             return error_response(
                 RequestTooLarge(f"The request body is larger than {limit} bytes.", extra={"limit": limit})
             )

@@ -42,8 +42,11 @@ def body_properties(schema, operation, status=None):
         content = operation["requestBody"]["content"]
     else:
         content = operation["responses"][status]["content"]
-    assert list(content) == ["application/json"]
-    target = content["application/json"]["schema"]
+    # JSON everywhere, but for the avatar's upload (multipart, as wx.uploadFile sends it).
+    [media_type] = content
+    upload = status is None and operation["operationId"] == "api_v1_me_avatar_create"
+    assert media_type == ("multipart/form-data" if upload else "application/json")
+    target = content[media_type]["schema"]
     if target.get("type") == "array":
         target = target["items"]
     return set(component(schema, target["$ref"])["properties"])
@@ -122,6 +125,7 @@ OPERATIONS = {
     ("get", "/api/v1/me"): (None, "200", {"id", "openid", "nickname", "avatar_url", "phone"}),
     ("patch", "/api/v1/me"): ({"nickname", "avatar_url"}, "200", {"id", "openid", "nickname", "avatar_url"}),
     ("post", "/api/v1/me/phone"): ({"code"}, "200", {"id", "openid", "phone"}),
+    ("post", "/api/v1/me/avatar"): ({"file"}, "202", {"id", "state"}),
     ("post", "/api/v1/messages/subscribe"): (
         {"template_id", "data", "page", "miniprogram_state", "lang"},
         "202",
@@ -172,6 +176,7 @@ ERRORS = {
     ("get", "/api/v1/me"): {"400", "401", "403", "404", "429", "503"},
     ("patch", "/api/v1/me"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("post", "/api/v1/me/phone"): {"400", "401", "403", "404", "413", "415", "429", "502", "503"},
+    ("post", "/api/v1/me/avatar"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("post", "/api/v1/messages/subscribe"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("get", "/api/v1/jobs/{job_id}"): {"400", "401", "403", "404", "429", "503"},
     ("get", "/api/v1/ping"): {"400", "403", "404", "503"},
