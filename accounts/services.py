@@ -5,14 +5,20 @@ from django.db import transaction
 from accounts.models import MiniProgramUser
 from accounts.moderation import nickname_check_enqueue
 from accounts.tokens import token_issue, token_revoke
-from accounts.wechat_access import access_token_holder, wechat_client_for
+from accounts.wechat_access import (
+    COMPONENT_NOT_AUTHORIZED_ERRCODE,
+    ComponentNotAuthorized,
+    access_token_holder,
+    wechat_client_for,
+)
 from core.tenant_context import require_current_tenant
+from wechat import SessionInfo, WeChatError
 
 
 def user_login(*, code: str) -> tuple[MiniProgramUser, str]:
     """Exchanges a wx.login code with the tenant's own AppID; creates or updates the user; issues a token."""
     tenant = require_current_tenant()
-    session = wechat_client_for(tenant.app_id).code_to_session(code)
+    session = _code_exchanged(tenant.app_id, code)
     with transaction.atomic(using=tenant.db_alias):
         user, _created = MiniProgramUser.objects.select_for_update().get_or_create(openid=session["openid"])
         # A newer wx.login replaces session_key: keep the latest only.
@@ -21,6 +27,16 @@ def user_login(*, code: str) -> tuple[MiniProgramUser, str]:
             user.unionid = session["unionid"]
         user.save(update_fields=["session_key_encrypted", "unionid", "updated_at"])
         return user, token_issue(user=user)
+
+
+def _code_exchanged(app_id: str, code: str) -> SessionInfo:
+    """code2Session: with the AppSecret, or for an authorized tenant with the open platform's token."""
+    try:
+        return wechat_client_for(app_id).code_to_session(code)
+    except WeChatError as error:
+        if error.errcode == COMPONENT_NOT_AUTHORIZED_ERRCODE:
+            raise ComponentNotAuthorized() from None
+        raise
 
 
 def user_logout(*, raw_token: str) -> None:

@@ -1,5 +1,6 @@
 """WeChat's answers as the API's errors: what the mini-program can act on, and what it should retry."""
 
+from accounts.wechat_access import ComponentNotAuthorized
 from core.exceptions import ApplicationError, ServiceUnavailable
 from wechat import (
     WeChatCodeInvalid,
@@ -51,6 +52,7 @@ WECHAT_CALL_ERRORS = (
     WeChatUserBlockedError,
     WeChatMisconfigured,
     WeChatFailed,
+    ComponentNotAuthorized,
 )
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import register
 
 
 class ComponentConfig(AppConfig):
@@ -7,3 +8,17 @@ class ComponentConfig(AppConfig):
     name = "component"
     label = "component"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.wechat_access import ComponentAccess, register_component_access
+        from component.access import authorizer_client_for
+        from component.checks import component_settings_check
+        from component.push_credentials import component_push_credentials
+        from component.tokens import authorizer_token_fetch
+        from pushes.credentials import register_push_credentials_source
+
+        register(component_settings_check)
+        # Component tenants' WeChat calls go through the authorization (accounts.wechat_access), and their
+        # pushes come with the component's Token and key (pushes.credentials).
+        register_component_access(ComponentAccess(client_for=authorizer_client_for, fetch_token=authorizer_token_fetch))
+        register_push_credentials_source(component_push_credentials)

@@ -1,3 +1,10 @@
-from django.urls import URLPattern, URLResolver
+"""/wechat/v1/component/: WeChat's authorization events and the authorization page's way back (no X-AppID)."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from component import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("events", views.component_events_view, name="component-events"),
+    path("authorized/<str:link>", views.authorization_return_view, name="component-authorized"),
+]

@@ -38,6 +38,12 @@ class Tenant(models.Model):
         ACTIVE = "active", "active"
         SUSPENDED = "suspended", "suspended"
 
+    class AuthMode(models.TextChoices):
+        # WeChat calls with the tenant's own AppSecret (stable_token, jscode2session).
+        SECRET = "secret", "own AppSecret"
+        # The owner authorized Miniplex's third-party platform: calls with the authorizer token (component/).
+        COMPONENT = "component", "authorized to the open platform"
+
     environment = models.CharField(max_length=32, default=registry_environment, editable=False)
     app_id = models.CharField(max_length=64)
     name = models.CharField(max_length=100)
@@ -49,6 +55,8 @@ class Tenant(models.Model):
     version = models.PositiveBigIntegerField(default=version_initial, editable=False)
     # Fernet token of the AppSecret (tenants.secrets); never shown by an API, an admin page or a log line.
     app_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    # How Miniplex acts for the mini-program at WeChat (docs/open-platform.md); set by the services only.
+    auth_mode = models.CharField(max_length=16, choices=AuthMode.choices, default=AuthMode.SECRET, editable=False)
     # The platform job that creates and migrates the database (admin page and API show its progress).
     provisioning_job_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -56,7 +64,9 @@ class Tenant(models.Model):
 
     # Written only by the services (with update_fields), which also announce the change to the caches: a
     # plain save() of a copy read earlier (an admin form) must not write back an old status or version.
-    LIFECYCLE_FIELDS = frozenset({"environment", "status", "version", "db_server", "db_name", "app_secret_encrypted"})
+    LIFECYCLE_FIELDS = frozenset(
+        {"environment", "status", "version", "db_server", "db_name", "app_secret_encrypted", "auth_mode"}
+    )
 
     # Every environment's rows: for the checks that must look across them (a database name taken), never
     # for reading or changing another environment's tenants.
@@ -87,3 +97,7 @@ class Tenant(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.app_secret_encrypted)
+
+    @property
+    def uses_component(self) -> bool:
+        return self.auth_mode == self.AuthMode.COMPONENT

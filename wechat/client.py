@@ -74,8 +74,8 @@ class WeChatClient:
         params = {"appid": self.app_id, "secret": self._app_secret, "js_code": code, "grant_type": "authorization_code"}
         payload = self.call("GET", "/sns/jscode2session", params=params)
         return {
-            "openid": _required(payload, "openid", "/sns/jscode2session"),
-            "session_key": _required(payload, "session_key", "/sns/jscode2session"),
+            "openid": required_field(payload, "openid", "/sns/jscode2session"),
+            "session_key": required_field(payload, "session_key", "/sns/jscode2session"),
             "unionid": payload.get("unionid"),
         }
 
@@ -88,14 +88,14 @@ class WeChatClient:
             "force_refresh": force_refresh,
         }
         payload = self.call("POST", "/cgi-bin/stable_token", body=body)
-        token = _required(payload, "access_token", "/cgi-bin/stable_token")
-        return token, int(_required(payload, "expires_in", "/cgi-bin/stable_token"))
+        token = required_field(payload, "access_token", "/cgi-bin/stable_token")
+        return token, int(required_field(payload, "expires_in", "/cgi-bin/stable_token"))
 
     def get_phone_number(self, access_token: str, code: str) -> PhoneInfo:
         """Exchange a getPhoneNumber code for the user's phone_info."""
         path = "/wxa/business/getuserphonenumber"
         payload = self.call("POST", path, params={"access_token": access_token}, body={"code": code})
-        return _required(payload, "phone_info", path)
+        return required_field(payload, "phone_info", path)
 
     def send_subscribe_message(
         self,
@@ -124,7 +124,7 @@ class WeChatClient:
         """Check user text with msgSecCheck v2; result.suggest is pass, review or risky."""
         body = {"version": 2, "openid": openid, "scene": scene, "content": content}
         payload = self.call("POST", "/wxa/msg_sec_check", params={"access_token": access_token}, body=body)
-        return {"result": _required(payload, "result", "/wxa/msg_sec_check"), "detail": payload.get("detail", [])}
+        return {"result": required_field(payload, "result", "/wxa/msg_sec_check"), "detail": payload.get("detail", [])}
 
     def call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None
@@ -167,7 +167,7 @@ class WeChatClient:
         return payload
 
 
-def _required(payload: Mapping[str, Any], key: str, path: str) -> Any:
+def required_field(payload: Mapping[str, Any], key: str, path: str) -> Any:
     """payload[key], or WeChatUnavailable when a success answer lacks it (a broken proxy, not WeChat)."""
     if key not in payload:
         raise WeChatUnavailable(f"{path}: answer has no {key!r}")

@@ -2,6 +2,8 @@
 
 WeChat's advice (docs/wechat.md): one central holder refreshes ahead of expiry and on 40001/42001, and every worker
 reads the token from shared storage; processes that refresh on their own overwrite each other's tokens.
+The same holder serves the open platform's tokens (docs/open-platform.md): given a `fetch` instead of a
+client factory, it holds the component_access_token or the authorizer tokens, fetched however `fetch` does it.
 Keys: ``{prefix}:token:{app_id}`` (the token), ``{prefix}:token-lock:{app_id}`` (who refreshes),
 ``{prefix}:force-refresh:{app_id}`` (a rolling day of force refreshes). Tokens are never logged.
 """
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ClientFactory = Callable[[str], WeChatClient]
+# fetch(app_id, force) -> (token, seconds it stays valid); force: the current token was rejected, get another.
+TokenFetch = Callable[[str, bool], tuple[str, int]]
 Ready = Callable[["_StoredToken | None"], TypeGuard["_StoredToken"]]
 
 # WeChat renews a stable token 5 minutes before it expires; refreshing then gets the new one.
@@ -87,7 +91,9 @@ class AccessTokenHolder:
         self,
         redis: Redis,
         *,
-        client_factory: ClientFactory,
+        client_factory: ClientFactory | None = None,
+        fetch: TokenFetch | None = None,
+        force_limited: bool | Callable[[str], bool] = True,
         key_prefix: str | None = None,
         refresh_margin: float = REFRESH_MARGIN_SECONDS,
         lock_timeout: float = 15.0,
@@ -98,7 +104,10 @@ class AccessTokenHolder:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
-        self._client_factory = client_factory
+        self._fetch = fetch or _stable_token_fetch(client_factory)
+        # stable_token's force_refresh is counted (20 a day, 30 s apart); other tokens are simply fetched again
+        # (a callable tells, per AppID, whether its token is a stable token).
+        self._force_limited = force_limited
         self._prefix = key_prefix if key_prefix is not None else conf.get_redis_key_prefix()
         self._refresh_margin = refresh_margin
         # lock_timeout frees the lock of a crashed refresher; it must outlast one WeChat call.
@@ -207,6 +216,9 @@ class AccessTokenHolder:
 
     def _replace_rejected(self, app_id: str, current: _StoredToken | None) -> str:
         """force_refresh while within WeChat's limits, else a normal fetch."""
+        limited = self._force_limited(app_id) if callable(self._force_limited) else self._force_limited
+        if not limited:
+            return self._fetch_and_store(app_id, force=True)
         # Nothing stored: it expired or was deleted, and a normal fetch already gives the current token.
         force = current is not None and self._claim_force_refresh(app_id)
         if current is not None and not force:
@@ -234,8 +246,8 @@ class AccessTokenHolder:
         return bool(self._claim_script(keys=[self._key("force-refresh", app_id)], args=args))
 
     def _fetch_and_store(self, app_id: str, *, force: bool) -> str:
-        """Ask WeChat for the stable token and store it with its expiry and refresh times."""
-        token, expires_in = self._client_factory(app_id).fetch_stable_token(force_refresh=force)
+        """Ask WeChat for the token and store it with its expiry and refresh times."""
+        token, expires_in = self._fetch(app_id, force)
         now = self._clock()
         # A token handed out inside the margin is refreshed halfway through instead of on every call.
         refresh_in = max(expires_in - self._refresh_margin, expires_in / 2)
@@ -243,3 +255,10 @@ class AccessTokenHolder:
         self._redis.set(self._key("token", app_id), stored.to_redis(), ex=max(int(expires_in), 1))
         logger.info("access_token of app_id=%s fetched (force_refresh=%s, expires_in=%s)", app_id, force, expires_in)
         return token
+
+
+def _stable_token_fetch(client_factory: ClientFactory | None) -> TokenFetch:
+    """The classic holder's fetch: the AppID's stable token, with its own AppSecret."""
+    if client_factory is None:
+        raise TypeError("AccessTokenHolder needs a client_factory or a fetch")
+    return lambda app_id, force: client_factory(app_id).fetch_stable_token(force_refresh=force)

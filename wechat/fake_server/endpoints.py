@@ -62,7 +62,11 @@ def jscode2session(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     app = state.app_with_secret(query.get("appid"), query.get("secret"))
     if query.get("grant_type") != "authorization_code":
         raise FakeError(40002, "invalid grant_type")
-    code = query.get("js_code", "")
+    return session_issue(state, app, query.get("js_code", ""))
+
+
+def session_issue(state: FakeState, app: FakeApp, code: str) -> dict[str, Any]:
+    """The session of a login code (also the open platform's component jscode2session)."""
     if not code.startswith(LOGIN_CODE_PREFIX) or code == LOGIN_CODE_PREFIX:
         raise FakeError(40029, "invalid code")
     state.use_code_once(app.app_id, "login", code)

@@ -1,0 +1,27 @@
+"""The push credentials of an authorized tenant: its messages come to the open platform's message URL.
+
+The 消息与事件接收URL of a third-party platform carries `$APPID$`, which WeChat fills with the authorizer's
+AppID: Miniplex registers https://<host>/wechat/v1/push/$APPID$, the receiver of pushes (pushes.views). Those
+pushes are signed with the component's Token, encrypted with its EncodingAESKey, XML and safe mode only, and the
+decrypted message ends with the **component's** AppID, not the mini-program's (docs/open-platform.md).
+"""
+
+from component.conf import component_credentials, component_enabled
+from pushes.credentials import PushCredentials
+from tenants.models import Tenant
+
+
+def component_push_credentials(app_id: str) -> PushCredentials | None:
+    """For a tenant in component mode, the component's keys; None for any other (its own push settings)."""
+    if not component_enabled():
+        return None
+    if not Tenant.objects.filter(app_id=app_id, auth_mode=Tenant.AuthMode.COMPONENT).exists():
+        return None
+    credentials = component_credentials()
+    return PushCredentials(
+        token=credentials.token,
+        aes_key=credentials.aes_key,
+        app_id_expected=credentials.app_id,
+        mode="safe",
+        format="xml",
+    )

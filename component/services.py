@@ -1,0 +1,216 @@
+"""Writes of open-platform mode: authorization links, authorizations (tenant created or linked), cancellations.
+
+Every change is in the audit trail (console.services.audit_record): a link given to a staff user, an
+authorization that created or linked a tenant, an update of the granted permissions, a cancellation that
+suspended the tenant.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.wechat_access import access_token_holder
+from component import conf
+from component.client import AuthorizerTokens
+from component.exceptions import AuthorizationCodeRejected, AuthorizationLinkInvalid
+from component.models import AuthorizationLink, Authorizer
+from component.tokens import component_call, component_client
+from console.actors import Actor
+from console.models import AuditEntry
+from console.services import audit_record
+from core.exceptions import REDIS_UNREACHABLE
+from tenants.models import Tenant
+from tenants.secrets import secret_encrypt
+from tenants.services import tenant_onboard, tenant_resume, tenant_suspend
+from wechat.exceptions import WeChatError
+
+logger = logging.getLogger(__name__)
+
+# Audit actions and door of open-platform mode (console.models.AuditEntry keeps them as given).
+ACTION_AUTHORIZATION_LINK = "authorization_link"
+ACTION_AUTHORIZATION_UPDATE = "authorization_update"
+DOOR_WECHAT = "wechat"
+# WeChat's answers to api_query_auth for an authorization code that is expired or used.
+AUTH_CODE_ERRCODES = frozenset({61010, 40029, 61009})
+# auth_type=2: the authorization page lists mini-programs only (1 would be official accounts, 3 both).
+AUTH_TYPE_MINI_PROGRAMS = 2
+
+
+@dataclass(frozen=True)
+class AuthorizationPage:
+    """What a staff user hands to a mini-program's owner: the PC page (a QR code WeChat shows) and the mobile link."""
+
+    link: str
+    url: str
+    mobile_url: str
+    expires_at: datetime
+
+
+def wechat_actor(*, address: str = "", **details: Any) -> Actor:
+    """WeChat's pushes and the owner's browser act through the door "wechat"."""
+    return Actor(username="wechat", user_id=None, door=DOOR_WECHAT, address=address, details=details)
+
+
+def authorization_link_create(*, actor: Actor, tenant_name: str = "") -> AuthorizationPage:
+    """A pre_auth_code and the two authorization URLs that carry it, with auth_type=2 (mini-programs)."""
+    credentials = conf.component_credentials()
+    client = component_client()
+    pre_auth_code, expires_in = component_call(client.create_preauthcode)
+    link = AuthorizationLink.objects.create(
+        link=secrets.token_urlsafe(24),
+        pre_auth_code=pre_auth_code,
+        tenant_name=tenant_name,
+        requested_by=actor.username[:150],
+        requested_by_id=actor.user_id,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+    )
+    query = {
+        "component_appid": credentials.app_id,
+        "pre_auth_code": pre_auth_code,
+        "redirect_uri": f"{conf.redirect_base()}/wechat/v1/component/authorized/{link.link}",
+        "auth_type": AUTH_TYPE_MINI_PROGRAMS,
+    }
+    mobile_query = {"action": "bindcomponent", "no_scan": 1, **query}
+    audit_record(actor=actor, action=ACTION_AUTHORIZATION_LINK, details={"expires_at": link.expires_at.isoformat()})
+    return AuthorizationPage(
+        link=link.link,
+        url=f"{conf.page_base()}/cgi-bin/componentloginpage?{urlencode(query)}",
+        mobile_url=f"{conf.page_base()}/safe/bindcomponent?{urlencode(mobile_query)}#wechat_redirect",
+        expires_at=link.expires_at,
+    )
+
+
+def authorization_return(*, link: str, auth_code: str, actor: Actor) -> Authorizer:
+    """The owner's browser came back from the authorization page with auth_code: complete the authorization."""
+    with transaction.atomic():
+        row = AuthorizationLink.objects.select_for_update().filter(link=link).first()
+        if row is None or (row.completed_at is None and row.expires_at <= timezone.now()):
+            raise AuthorizationLinkInvalid()
+        if row.completed_at is not None:
+            # The authorized push got here first (or the page was reloaded): it is done.
+            return Authorizer.objects.get(app_id=row.authorizer_app_id)
+        return _authorization_complete(auth_code=auth_code, link=row, actor=actor)
+
+
+def authorization_push(*, auth_code: str, pre_auth_code: str, actor: Actor) -> Authorizer:
+    """An authorized / updateauthorized push: complete the authorization unless its link already did."""
+    with transaction.atomic():
+        row = AuthorizationLink.objects.select_for_update().filter(pre_auth_code=pre_auth_code).first()
+        if row is not None and row.completed_at is not None:
+            return Authorizer.objects.get(app_id=row.authorizer_app_id)
+        return _authorization_complete(auth_code=auth_code, link=row, actor=actor)
+
+
+def _authorization_complete(*, auth_code: str, link: AuthorizationLink | None, actor: Actor) -> Authorizer:
+    """api_query_auth, then the authorizer stored and its tenant created (provisioning) or linked."""
+    client = component_client()
+    try:
+        tokens = component_call(lambda token: client.query_auth(token, auth_code))
+    except WeChatError as error:
+        if error.errcode in AUTH_CODE_ERRCODES:
+            raise AuthorizationCodeRejected() from None
+        raise
+    authorizer, previous_status = _authorizer_store(tokens)
+    tenant = Tenant.objects.filter(app_id=tokens.app_id).first()
+    if tenant is None:
+        _tenant_create(tokens, link=link, actor=actor)
+    else:
+        _tenant_link(tenant, tokens, previous_status=previous_status, actor=actor)
+    if link is not None:
+        link.completed_at, link.authorizer_app_id = timezone.now(), tokens.app_id
+        link.save(update_fields=["completed_at", "authorizer_app_id"])
+    _cached_token_forget(tokens.app_id)
+    logger.info("authorizer %s authorized (permission sets %s)", tokens.app_id, list(tokens.func_info))
+    return authorizer
+
+
+def _authorizer_store(tokens: AuthorizerTokens) -> tuple[Authorizer, str | None]:
+    """The authorizer's row with the new tokens (a new authorization invalidates the old refresh token)."""
+    existing = Authorizer.objects.select_for_update().filter(app_id=tokens.app_id).first()
+    values = {
+        "status": Authorizer.Status.AUTHORIZED,
+        "func_info": list(tokens.func_info),
+        "refresh_token_encrypted": secret_encrypt(tokens.refresh_token),
+        "access_token_encrypted": secret_encrypt(tokens.access_token),
+        "access_token_expires_at": timezone.now() + timedelta(seconds=tokens.expires_in),
+        "refresh_started_at": None,
+        "authorized_at": timezone.now(),
+        "unauthorized_at": None,
+    }
+    if existing is None:
+        return Authorizer.objects.create(app_id=tokens.app_id, **values), None
+    Authorizer.objects.filter(pk=existing.pk).update(token_version=existing.token_version + 1, **values)
+    return Authorizer.objects.get(pk=existing.pk), existing.status
+
+
+def _tenant_create(tokens: AuthorizerTokens, *, link: AuthorizationLink | None, actor: Actor) -> Tenant:
+    """A new tenant, provisioned by a platform job (provisioning, then active), in component mode."""
+    name = (link.tenant_name if link else "") or _nickname(tokens.app_id)
+    tenant = tenant_onboard(app_id=tokens.app_id, name=name)
+    # Still provisioning (no request reaches it): the mode is set before the job makes it active.
+    Tenant.objects.filter(pk=tenant.pk).update(auth_mode=Tenant.AuthMode.COMPONENT)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ONBOARD,
+        app_id=tenant.app_id,
+        details={"auth_mode": "component", "name": name, "func_info": list(tokens.func_info)},
+    )
+    return tenant
+
+
+def _nickname(app_id: str) -> str:
+    try:
+        info = component_call(lambda token: component_client().authorizer_info(token, app_id=app_id))
+    except WeChatError:
+        return app_id  # the name is only a label; an operator may change it
+    return str(info.get("authorizer_info", {}).get("nick_name") or app_id)[:100]
+
+
+def _tenant_link(tenant: Tenant, tokens: AuthorizerTokens, *, previous_status: str | None, actor: Actor) -> None:
+    """An existing tenant authorized (again): component mode; resumed when a cancellation had suspended it."""
+    if not tenant.uses_component:
+        Tenant.objects.filter(pk=tenant.pk).update(auth_mode=Tenant.AuthMode.COMPONENT)
+    details = {"auth_mode": "component", "func_info": list(tokens.func_info)}
+    audit_record(actor=actor, action=ACTION_AUTHORIZATION_UPDATE, app_id=tenant.app_id, details=details)
+    if previous_status == Authorizer.Status.UNAUTHORIZED and tenant.status == Tenant.Status.SUSPENDED:
+        tenant_resume(app_id=tenant.app_id)
+        audit_record(actor=actor, action=AuditEntry.Action.RESUME, app_id=tenant.app_id, details=details)
+
+
+def authorization_cancel(*, app_id: str, actor: Actor) -> None:
+    """The owner cancelled the authorization: the tenant is suspended (its data kept), its tokens forgotten."""
+    with transaction.atomic():
+        updated = Authorizer.objects.filter(app_id=app_id).update(
+            status=Authorizer.Status.UNAUTHORIZED,
+            unauthorized_at=timezone.now(),
+            access_token_encrypted="",
+            access_token_expires_at=None,
+        )
+    _cached_token_forget(app_id)
+    tenant = Tenant.objects.filter(app_id=app_id).first()
+    if not updated or tenant is None:
+        logger.warning("unauthorized push for %s, which Miniplex does not know", app_id)
+        return
+    if tenant.status != Tenant.Status.SUSPENDED:
+        tenant_suspend(app_id=app_id)
+    reason = "the owner cancelled the authorization (unauthorized)"
+    audit_record(actor=actor, action=AuditEntry.Action.SUSPEND, app_id=app_id, details={"reason": reason})
+    logger.info("authorizer %s unauthorized; tenant suspended", app_id)
+
+
+def _cached_token_forget(app_id: str) -> None:
+    # The fleet's cached token of an authorization that changed is no longer the one to use.
+    try:
+        from core.redis import get_redis
+
+        get_redis().delete(access_token_holder().token_key(app_id))
+    except REDIS_UNREACHABLE:
+        logger.warning("authorizer %s: cached token not forgotten (Redis unreachable)", app_id)
