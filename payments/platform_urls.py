@@ -1,3 +1,14 @@
-from django.urls import URLPattern, URLResolver
+"""Mounted under /platform/v1/ (api/platform_urls.py): platform staff, no X-AppID."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from payments.admin_views import order_refund_form
+from payments.platform_api import OrderRefundApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("tenants/<str:app_id>/orders/<int:order_id>/refund", OrderRefundApi.as_view(), name="platform-order-refund"),
+    # The admin's form (session and CSRF, not part of the API's schema).
+    path(
+        "tenants/<str:app_id>/orders/<int:order_id>/refund-form", order_refund_form, name="platform-order-refund-form"
+    ),
+]
