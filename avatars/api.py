@@ -1,7 +1,7 @@
 """POST /api/v1/me/avatar: the image from WeChat's avatar chooser, kept pending until WeChat has checked it."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -15,6 +15,11 @@ from avatars.exceptions import AvatarInvalid, AvatarTooLarge
 from avatars.services import avatar_upload
 
 
+@extend_schema_field({"type": "string", "format": "binary"})
+class ImageFileField(serializers.FileField):
+    """A file part of the request (drf-spectacular would describe a FileField as a URL, its shape in responses)."""
+
+
 class MeAvatarApi(APIView):
     """Answers 202: the upload is `pending`, and /api/v1/me keeps the previous avatar until WeChat says `pass`."""
 
@@ -23,7 +28,7 @@ class MeAvatarApi(APIView):
     parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField(help_text="A JPEG, PNG or WebP image (the type is read from its bytes).")
+        file = ImageFileField(help_text="A JPEG, PNG or WebP image (the type is read from its bytes).")
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()

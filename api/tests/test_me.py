@@ -74,3 +74,29 @@ def test_the_onboarding_bodys_app_id_publishes_the_app_id_pattern(client):
     schema = client.get("/api/schema/?format=json").json()
     app_id = schema["components"]["schemas"]["TenantListInput"]["properties"]["app_id"]
     assert app_id["pattern"] == r"^wx[0-9a-f]{16}$"
+
+
+def test_avatar_state_is_empty_before_any_upload_and_the_url_is_the_profiles(alice):
+    me = alice.get("/api/v1/me").json()
+    assert (me["avatar_url"], me["avatar_state"]) == ("", "")
+    alice.patch("/api/v1/me", {"avatar_url": "https://img.example.com/a.png"})
+    me = alice.get("/api/v1/me").json()
+    assert (me["avatar_url"], me["avatar_state"]) == ("https://img.example.com/a.png", "")
+
+
+def test_avatar_state_is_the_newest_uploads_and_review_is_pending_to_the_user(alice):
+    from accounts.models import MiniProgramUser
+    from avatars.models import Avatar
+    from core.tenant_context import activate_tenant
+    from tenants.models import Tenant
+    from tenants.selectors import tenant_context_for
+
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        user = MiniProgramUser.objects.get()
+        fields = {"public_url": "https://m.example.com/a.jpg", "image_format": "JPEG", "width": 1, "height": 1}
+        Avatar.objects.create(user=user, status=Avatar.Status.APPROVED, size_bytes=1, **fields)
+        newest = Avatar.objects.create(user=user, status=Avatar.Status.REVIEW, size_bytes=1, **fields)
+    assert alice.get("/api/v1/me").json()["avatar_state"] == "pending"
+    with activate_tenant(tenant_context_for(Tenant.objects.get(app_id=TENANT_A))):
+        Avatar.objects.filter(pk=newest.pk).update(status=Avatar.Status.UNCHECKED)
+    assert alice.get("/api/v1/me").json()["avatar_state"] == "unchecked"
