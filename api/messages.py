@@ -9,7 +9,9 @@ from rest_framework.views import APIView
 
 from accounts.messaging import subscribe_message_enqueue
 from api.authentication import request_user
+from api.schema import api_errors
 from api.serializers import NO_NUL_PATTERN, StrictCharField
+from pushes.exceptions import SubscriptionRefused
 
 
 @extend_schema_field(
@@ -55,6 +57,7 @@ class SubscribeMessageApi(APIView):
         status_url = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @api_errors(SubscriptionRefused)
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,3 +7,10 @@ class PushesConfig(AppConfig):
     name = "pushes"
     label = "pushes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from pushes.events import BUILTIN_HANDLERS
+        from pushes.handlers import register_push_handler
+
+        for kind, func_path in BUILTIN_HANDLERS.items():
+            register_push_handler(kind, func_path)

@@ -28,6 +28,7 @@ from defusedxml.ElementTree import fromstring as _defused_fromstring  # type: ig
 
 __all__ = [
     "AES_KEY_LENGTH",
+    "aes_key_from_encoding_aes_key",
     "ENCODING_AES_KEY_LENGTH",
     "MessageCrypto",
     "PushRefused",

@@ -132,6 +132,7 @@ OPERATIONS = {
         {"job_id", "status_url"},
     ),
     ("get", "/api/v1/jobs/{job_id}"): (None, "200", {"id", "status", "result", "error", "enqueued_at"}),
+    ("get", "/api/v1/me/subscriptions"): (None, "200", {"template_id", "status", "remaining", "sent"}),
     ("get", "/api/v1/ping"): (None, "200", {"app_id"}),
     ("get", "/platform/v1/tenants"): (None, "200", {"app_id", "name", "status", "has_secret"}),
     ("post", "/platform/v1/tenants"): (
@@ -145,6 +146,17 @@ OPERATIONS = {
     ("post", "/platform/v1/tenants/{app_id}/secret"): ({"app_secret"}, "200", {"app_id", "has_secret"}),
     ("post", "/platform/v1/tenants/{app_id}/retire"): ({"confirm_app_id"}, "204", None),
     ("get", "/platform/v1/jobs/{job_id}"): (None, "200", {"id", "status", "result", "error"}),
+    ("get", "/platform/v1/tenants/{app_id}/push"): (
+        None,
+        "200",
+        {"app_id", "mode", "format", "has_token", "has_aes_key"},
+    ),
+    ("put", "/platform/v1/tenants/{app_id}/push"): (
+        {"token", "aes_key", "mode", "format", "transfer_customer_service"},
+        "200",
+        {"app_id", "push_path", "mode", "format", "transfer_customer_service", "has_token", "has_aes_key"},
+    ),
+    ("get", "/platform/v1/tenants/{app_id}/messages"): (None, "200", {"id", "openid", "kind", "content", "fields"}),
 }
 
 
@@ -177,7 +189,8 @@ ERRORS = {
     ("patch", "/api/v1/me"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("post", "/api/v1/me/phone"): {"400", "401", "403", "404", "413", "415", "429", "502", "503"},
     ("post", "/api/v1/me/avatar"): {"400", "401", "403", "404", "413", "415", "429", "503"},
-    ("post", "/api/v1/messages/subscribe"): {"400", "401", "403", "404", "413", "415", "429", "503"},
+    ("post", "/api/v1/messages/subscribe"): {"400", "401", "403", "404", "409", "413", "415", "429", "503"},
+    ("get", "/api/v1/me/subscriptions"): {"400", "401", "403", "404", "429", "503"},
     ("get", "/api/v1/jobs/{job_id}"): {"400", "401", "403", "404", "429", "503"},
     ("get", "/api/v1/ping"): {"400", "403", "404", "503"},
     ("post", "/platform/v1/tenants"): {"400", "401", "403", "409", "413", "415", "429", "503"},
@@ -186,6 +199,9 @@ ERRORS = {
     ("post", "/platform/v1/tenants/{app_id}/resume"): {"400", "401", "403", "404", "409", "413", "429", "503"},
     ("post", "/platform/v1/tenants/{app_id}/retire"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("get", "/platform/v1/jobs/{job_id}"): {"401", "403", "404", "429", "503"},
+    ("get", "/platform/v1/tenants/{app_id}/push"): {"400", "401", "403", "404", "429", "503"},
+    ("put", "/platform/v1/tenants/{app_id}/push"): {"400", "401", "403", "404", "413", "415", "429", "503"},
+    ("get", "/platform/v1/tenants/{app_id}/messages"): {"400", "401", "403", "404", "429", "503"},
 }
 
 

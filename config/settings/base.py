@@ -139,6 +139,8 @@ TENANT_LOCAL_CACHE_SECONDS = env.float("TENANT_LOCAL_CACHE_SECONDS", default=5.0
 TENANT_SHARED_CACHE_SECONDS = env.int("TENANT_SHARED_CACHE_SECONDS", default=300)
 # Paths that need no tenant: everything else requires a valid X-AppID.
 TENANT_EXEMPT_PATHS = ["/healthz", "/readyz", "/admin/", "/platform/", "/api/schema/", "/api/docs/", "/static/"]
+# WeChat's pushes name their tenant in the path too (pushes.views; the open platform's under /wechat/v1/component/).
+TENANT_EXEMPT_PATHS += ["/wechat/v1/"]
 # Fernet keys (comma-separated, newest first) that encrypt AppSecrets at rest.
 TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 

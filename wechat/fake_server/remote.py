@@ -79,6 +79,30 @@ class FakeWeChatControl:
         """Forget everything the server knows."""
         self._post("reset", {})
 
+    # --- Pushes (wechat/fake_server/push.py) -----------------------------------------------------------------
+
+    def set_push_target(
+        self, app_id: str, *, url: str, token: str, aes_key: str = "", mode: str = "safe", data_format: str = "json"
+    ) -> None:
+        """Where and how WeChat pushes for the app: what its push settings page says."""
+        body = {"appid": app_id, "url": url, "token": token, "aes_key": aes_key, "mode": mode, "format": data_format}
+        self._post("push_targets", body)
+
+    def push(
+        self, app_id: str, message: dict[str, Any], *, duplicates: int = 0, delay: float = 0.0, wait: bool = False
+    ) -> list[dict[str, Any]]:
+        """Push `message` (plus `duplicates` copies at once, as WeChat's retries); wait: return each answer."""
+        body = {"appid": app_id, "message": message, "duplicates": duplicates, "delay": delay, "wait": wait}
+        return list(self._post("pushes", body).get("outcomes", []))
+
+    def push_url_check(self, app_id: str) -> bool:
+        """Run WeChat's server-URL check against the app's push URL; whether it echoed back."""
+        return bool(self._post("push_url_check", {"appid": app_id})["ok"])
+
+    def push_deliveries(self, app_id: str) -> list[dict[str, Any]]:
+        """Each push delivered to the app's URL so far: status, body, seconds."""
+        return list(self._get("push_deliveries", {"appid": app_id})["deliveries"])
+
     def _post(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(f"{self.base_url}/__control__/{action}", json=body, timeout=_TIMEOUT_SECONDS)
         return _json(response)

@@ -1,0 +1,38 @@
+"""Reads of pushes in the active tenant's database."""
+
+from django.db.models import QuerySet
+
+from pushes.models import CustomerMessage, PushRecord, SubscriptionState
+
+
+def subscription_allows(*, openid: str, template_id: str) -> bool | None:
+    """False when the user refused the template, True when they accepted it, None when no push said either."""
+    status = (
+        SubscriptionState.objects.filter(openid=openid, template_id=template_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is None:
+        return None
+    return status == SubscriptionState.Status.ACCEPT
+
+
+def subscriptions_for_user(*, openid: str) -> QuerySet[SubscriptionState]:
+    return SubscriptionState.objects.filter(openid=openid).order_by("template_id")
+
+
+def customer_messages_list(*, openid: str | None, before_id: int | None, limit: int) -> list[CustomerMessage]:
+    """Newest first, `limit` at most; before_id pages back through older ones."""
+    messages = CustomerMessage.objects.all()
+    if openid:
+        messages = messages.filter(openid=openid)
+    if before_id is not None:
+        messages = messages.filter(id__lt=before_id)
+    return list(messages.order_by("-id")[:limit])
+
+
+def push_records_list(*, kind: str | None = None, limit: int = 100) -> list[PushRecord]:
+    records = PushRecord.objects.all()
+    if kind:
+        records = records.filter(kind=kind)
+    return list(records.order_by("-id")[:limit])

@@ -1,0 +1,38 @@
+"""Writes of pushes in the tenant's database: a push recorded once, with its job, in one transaction."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core.tenant_context import require_current_tenant
+from pushes.handlers import push_kind
+from pushes.messages import as_int, push_dedup_key, text
+from pushes.models import PushRecord
+from tenants.jobs import enqueue
+
+# MySQL's and MariaDB's "Duplicate entry" (ER_DUP_ENTRY).
+DUPLICATE_ENTRY = 1062
+
+
+def push_record(*, message: dict[str, Any]) -> PushRecord | None:
+    """Records a push and enqueues its handling (the tenant's outbox, on commit); None for a retry already recorded.
+
+    The unique dedup key decides between concurrent copies: the database lets one insert through and answers
+    the others "duplicate entry" once it has committed, so 50 copies at once make one record and one job.
+    """
+    alias = require_current_tenant().db_alias
+    try:
+        with transaction.atomic(using=alias):
+            record = PushRecord.objects.create(
+                dedup_key=push_dedup_key(message),
+                kind=push_kind(message)[:64],
+                from_user=text(message, "FromUserName")[:128],
+                create_time=as_int(message.get("CreateTime")),
+                message=message,
+            )
+            enqueue("pushes.jobs.push_handle", record.pk)
+    except IntegrityError as error:
+        if error.args and error.args[0] == DUPLICATE_ENTRY:
+            return None
+        raise
+    return record

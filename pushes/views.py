@@ -1,0 +1,90 @@
+"""/wechat/v1/push/<app_id>: WeChat's pushes to one tenant, routed by the path (WeChat sends no X-AppID).
+
+GET is the server-URL check of WeChat's push settings page; POST is a push, checked in the tenant's mode and
+format (pushes.receiver), recorded once in the tenant's database and handled in a tenant job, so the answer
+("success") leaves well within WeChat's 5 seconds. A refusal changes nothing and answers the one JSON error
+shape; WeChat retries a push it got no "success" for, which a push we refused deserves.
+"""
+
+import logging
+import time
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from core.exceptions import REDIS_UNREACHABLE, ApplicationError, ServiceUnavailable
+from core.responses import error_response
+from core.tenant_context import activate_tenant
+from pushes import conf
+from pushes.credentials import PushCredentials, push_credentials_for
+from pushes.events import CUSTOMER_SERVICE_KINDS
+from pushes.exceptions import REFUSALS, PushNotConfigured
+from pushes.handlers import push_kind
+from pushes.messages import text
+from pushes.receiver import OpenedPush, push_open, reply_build, url_check
+from pushes.services import push_record
+from tenants.app_ids import app_id_validate
+from tenants.selectors import tenant_resolve
+from wechat.crypto import PushRefused
+
+logger = logging.getLogger(__name__)
+
+SUCCESS = b"success"
+# Message types (not events) a tenant may hand to WeChat's customer-service tool.
+TRANSFERABLE = tuple(kind for kind in CUSTOMER_SERVICE_KINDS if kind != "user_enter_tempsession")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def push_receive(request: HttpRequest, app_id: str) -> HttpResponse:
+    try:
+        credentials = _credentials(app_id)
+        if request.method == "GET":
+            return HttpResponse(url_check(credentials, request.GET), content_type="text/plain")
+        return _push(request, app_id, credentials)
+    except PushRefused as refused:
+        logger.warning("pushes: %s push refused (%s) %s", app_id, refused.reason, refused.detail)
+        return error_response(REFUSALS[refused.reason]())
+    except ApplicationError as error:
+        return error_response(error)
+    except (DatabaseError, *REDIS_UNREACHABLE) as error:
+        logger.warning("pushes: %s push not recorded now: %s", app_id, error)
+        return error_response(ServiceUnavailable("Unable to record the push now; WeChat will push it again."))
+
+
+def _credentials(app_id: str) -> PushCredentials:
+    credentials = push_credentials_for(app_id_validate(app_id))
+    if credentials is None:
+        raise PushNotConfigured()
+    return credentials
+
+
+def _push(request: HttpRequest, app_id: str, credentials: PushCredentials) -> HttpResponse:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    max_bytes = conf.max_body_bytes()
+    if not declared.isdigit() or int(declared) > max_bytes:
+        raise PushRefused("size")  # before the body is read
+    opened = push_open(
+        credentials, request.GET, request.body, max_bytes=max_bytes, tolerance=conf.timestamp_tolerance_seconds()
+    )
+    with activate_tenant(tenant_resolve(app_id=app_id)):
+        record = push_record(message=opened.message)
+    logger.info("pushes: %s %s push %s", app_id, push_kind(opened.message) or "-", "recorded" if record else "again")
+    return _answer(credentials, opened)
+
+
+def _answer(credentials: PushCredentials, opened: OpenedPush) -> HttpResponse:
+    """ "success", or, when the tenant hands customer service to WeChat's tool, the transfer reply."""
+    message = opened.message
+    if not (credentials.transfer_customer_service and text(message, "MsgType") in TRANSFERABLE):
+        return HttpResponse(SUCCESS, content_type="text/plain")
+    fields = {
+        "ToUserName": text(message, "FromUserName"),
+        "FromUserName": text(message, "ToUserName"),
+        "CreateTime": int(time.time()),
+        "MsgType": "transfer_customer_service",
+    }
+    body, content_type = reply_build(credentials, fields, encrypted=opened.encrypted)
+    return HttpResponse(body, content_type=content_type)
