@@ -35,7 +35,7 @@ class ComponentTicket(models.Model):
     ticket_encrypted = models.TextField(editable=False)
     received_at = models.DateTimeField(default=timezone.now)
 
-    objects: EnvironmentManager["ComponentTicket"] = EnvironmentManager()
+    objects = EnvironmentManager["ComponentTicket"]()
 
     class Meta:
         constraints = [
@@ -76,7 +76,7 @@ class Authorizer(models.Model):
     unauthorized_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects: EnvironmentManager["Authorizer"] = EnvironmentManager()
+    objects = EnvironmentManager["Authorizer"]()
 
     class Meta:
         ordering = ["app_id"]
@@ -102,7 +102,7 @@ class AuthorizationLink(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     authorizer_app_id = models.CharField(max_length=64, blank=True, default="")
 
-    objects: EnvironmentManager["AuthorizationLink"] = EnvironmentManager()
+    objects = EnvironmentManager["AuthorizationLink"]()
 
     class Meta:
         ordering = ["-created_at"]

@@ -44,14 +44,16 @@ def component(wechat: FakeWeChatServer, settings: Any) -> Iterator[FakeComponent
     settings.WECHAT_COMPONENT_REDIRECT_BASE = "https://miniplex.example.com"
     _caches_clear()
     control = FakeComponentControl(wechat.base_url)
-    control.configure(app_id=COMPONENT_APP_ID, secret=COMPONENT_SECRET, token=COMPONENT_TOKEN, aes_key=COMPONENT_AES_KEY)
+    control.configure(
+        app_id=COMPONENT_APP_ID, secret=COMPONENT_SECRET, token=COMPONENT_TOKEN, aes_key=COMPONENT_AES_KEY
+    )
     yield control
     _component_rows_clear()
     _caches_clear()
 
 
 def _component_rows_clear() -> None:
-    from component.models import Authorizer, AuthorizationLink, ComponentTicket
+    from component.models import AuthorizationLink, Authorizer, ComponentTicket
     from tenants.models import Tenant
 
     Authorizer.objects.all().delete()

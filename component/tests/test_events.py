@@ -23,6 +23,8 @@ from component.tokens import ticket_current
 from wechat.crypto import MessageCrypto, push_signature, xml_build
 from wechat.fake_server.component import FakeComponentControl
 
+TICKET_FIELDS = {"InfoType": "component_verify_ticket", "ComponentVerifyTicket": "t"}
+
 
 def _signed_push(fields: dict[str, object], *, app_id: str = COMPONENT_APP_ID, token: str = COMPONENT_TOKEN) -> dict:
     """A push as WeChat makes it, for fields the fake would not send."""
@@ -64,8 +66,14 @@ def test_a_push_with_a_wrong_signature_is_refused_and_changes_nothing(component:
     ("push", "reason"),
     [
         (lambda: _signed_push({"InfoType": "notify_third_fasteregister", "AuthorizerAppid": "wx1"}), "format"),
-        (lambda: _signed_push({"InfoType": "component_verify_ticket", "ComponentVerifyTicket": "t"}, app_id="wxo"), "appid"),
-        (lambda: _signed_push({"InfoType": "component_verify_ticket", "ComponentVerifyTicket": "t"}, token="x"), "signature"),
+        (
+            lambda: _signed_push({"InfoType": "component_verify_ticket", "ComponentVerifyTicket": "t"}, app_id="wxo"),
+            "appid",
+        ),
+        (
+            lambda: _signed_push({"InfoType": "component_verify_ticket", "ComponentVerifyTicket": "t"}, token="x"),
+            "signature",
+        ),
     ],
     ids=["unknown-info-type", "other-component", "other-token"],
 )
@@ -87,7 +95,9 @@ def test_a_replayed_push_past_the_time_window_is_refused(component: FakeComponen
 
 def test_plain_mode_and_xml_entities_are_refused(component: FakeComponentControl) -> None:
     client = Client()
-    plain = client.post(f"{EVENTS_PATH}?{urlencode({'timestamp': '1', 'nonce': 'n'})}", "<xml/>", content_type="text/xml")
+    plain = client.post(
+        f"{EVENTS_PATH}?{urlencode({'timestamp': '1', 'nonce': 'n'})}", "<xml/>", content_type="text/xml"
+    )
     assert plain.status_code == 400 and plain.json()["error"]["reason"] == "format"
     bomb = '<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'
     answer = client.post(f"{EVENTS_PATH}?encrypt_type=aes", bomb, content_type="text/xml")
