@@ -25,3 +25,9 @@ class InvalidTimeZone(ApplicationError):
     code = "invalid_time_zone"
     message = "Not a time zone of the IANA database (for example Asia/Shanghai)."
     status = 400
+
+
+class InvalidReward(ApplicationError):
+    code = "invalid_reward"
+    message = "A reward has a code of letters, digits, - and _ (at most 32), a title and a price of at least 1 fen."
+    status = 400

@@ -1,6 +1,7 @@
 """What a member does: check in, buy a reward, ask for a reminder; and the tenant's own settings and rewards."""
 
 import datetime
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.cache import cache
@@ -8,12 +9,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import MiniProgramUser
-from checkin.exceptions import AlreadyCheckedIn, InvalidTimeZone, RewardNotFound
+from checkin.exceptions import AlreadyCheckedIn, InvalidReward, InvalidTimeZone, RewardNotFound
 from checkin.models import Checkin, CheckinSettings, Member, Reward, RewardPurchase
 from checkin.selectors import REWARDS_KEY, checkin_settings_get, tenant_today
 from core.tenant_context import require_current_tenant
 from payments.models import Order
 from payments.services import order_create
+
+REWARD_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 
 
 def checkin_create(*, user: MiniProgramUser, now: datetime.datetime | None = None) -> tuple[Checkin, Member]:
@@ -111,6 +114,8 @@ def time_zone_validate(time_zone: str) -> str:
 
 def reward_set(*, code: str, title: str, amount: int, bonus_points: int = 0, active: bool = True) -> Reward:
     """Adds or changes a reward; the cached list is forgotten once the change has committed."""
+    if not REWARD_CODE.fullmatch(code) or not title or len(title) > 100 or amount < 1 or bonus_points < 0:
+        raise InvalidReward()
     alias = require_current_tenant().db_alias
     with transaction.atomic(using=alias):
         reward, _created = Reward.objects.update_or_create(
