@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from payments.control import platform
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("tenants/<str:app_id>/payment", platform.TenantPaymentApi.as_view(), name="platform-tenant-payment"),
+]

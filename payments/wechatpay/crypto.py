@@ -44,10 +44,11 @@ def public_key_load(pem: str | bytes) -> rsa.RSAPublicKey:
     """An RSA public key from a public-key PEM (WeChat Pay's pub_key.pem) or from a certificate PEM."""
     data = pem.encode() if isinstance(pem, str) else pem
     try:
-        if b"BEGIN CERTIFICATE" in data:
-            key = x509.load_pem_x509_certificate(data).public_key()
-        else:
-            key = serialization.load_pem_public_key(data)
+        key: object = (
+            x509.load_pem_x509_certificate(data).public_key()
+            if b"BEGIN CERTIFICATE" in data
+            else serialization.load_pem_public_key(data)
+        )
     except (ValueError, TypeError) as error:
         raise KeyUnreadable(f"the public key is not a PEM public key or certificate ({error})") from None
     if not isinstance(key, rsa.RSAPublicKey):
