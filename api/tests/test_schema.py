@@ -157,6 +157,12 @@ OPERATIONS = {
         {"app_id", "push_path", "mode", "format", "transfer_customer_service", "has_token", "has_aes_key"},
     ),
     ("get", "/platform/v1/tenants/{app_id}/messages"): (None, "200", {"id", "openid", "kind", "content", "fields"}),
+    ("get", "/platform/v1/tenants/{app_id}/payment"): (None, "200", {"app_id", "mchid", "mode", "has_apiv3_key"}),
+    ("put", "/platform/v1/tenants/{app_id}/payment"): (
+        {"mchid", "serial", "private_key", "apiv3_key", "public_key", "public_key_id", "certificate"},
+        "200",
+        {"app_id", "mchid", "serial", "mode", "public_key_id", "has_private_key", "has_apiv3_key"},
+    ),
 }
 
 
@@ -202,6 +208,8 @@ ERRORS = {
     ("get", "/platform/v1/tenants/{app_id}/push"): {"400", "401", "403", "404", "429", "503"},
     ("put", "/platform/v1/tenants/{app_id}/push"): {"400", "401", "403", "404", "413", "415", "429", "503"},
     ("get", "/platform/v1/tenants/{app_id}/messages"): {"400", "401", "403", "404", "429", "503"},
+    ("get", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "409", "429", "503"},
+    ("put", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "413", "415", "429", "503"},
 }
 
 
