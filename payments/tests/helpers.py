@@ -27,7 +27,8 @@ def logged_in(app_id: str, code: str | None = None) -> TenantClient:
 
 def item_in(app_id: str, code: str = "coffee", amount: int = 1800, description: str = "一杯咖啡") -> Item:
     with activate_tenant(context_of(app_id)):
-        return Item.objects.create(code=code, amount=amount, description=description)
+        item, _created = Item.objects.get_or_create(code=code, defaults={"amount": amount, "description": description})
+        return item
 
 
 def order_in(app_id: str, order_id: int) -> Order:

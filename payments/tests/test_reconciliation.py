@@ -1,0 +1,109 @@
+"""Reconciliation: a lost notification is paid from WeChat's word, an expired order is closed at WeChat and
+here, a mismatch is reported and left alone, and only tenants marked as having something pending are touched."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from core.tenant_context import activate_tenant
+from payments import reconciliation
+from payments.models import Order
+from payments.pending import pending_tenants_all, pending_tenants_due
+from payments.services import PAYMENT_SUCCEEDED_JOB
+from payments.tests.helpers import (  # noqa: F401
+    context_of,
+    jobs_named,
+    order_in,
+    orders_cleaned,
+    prepaid,
+    shop,
+)
+from tests.helpers import TENANT_A, TENANT_B
+
+pytestmark = pytest.mark.usefixtures("wechat", "orders_cleaned")
+
+
+def backdate(app_id: str, order_id: int, *, minutes: int, expired: bool = False) -> None:
+    """As if the order was made `minutes` ago (and, if expired, its time to pay is over)."""
+    past = timezone.now() - timedelta(minutes=minutes)
+    changes = {"created_at": past, **({"expires_at": past + timedelta(seconds=1)} if expired else {})}
+    with activate_tenant(context_of(app_id)):
+        Order.objects.filter(pk=order_id).update(**changes)
+
+
+def test_a_lost_notification_is_paid_by_reconciliation_with_its_one_job(merchant_a, pay_server, capsys):
+    _client, order = prepaid(TENANT_A)
+    pay_server.control.pay(order["out_trade_no"], send=False)  # paid at WeChat; the notification never arrives
+    backdate(TENANT_A, order["id"], minutes=30)
+    call_command("reconcile_payments", TENANT_A)
+    assert f"{TENANT_A}: 1 checked, 1 paid, 0 closed" in capsys.readouterr().out
+    paid = order_in(TENANT_A, order["id"])
+    [at_wechat] = pay_server.control.orders(merchant_a.mchid)
+    assert (paid.status, paid.transaction_id) == ("paid", at_wechat["transaction_id"])
+    assert jobs_named(TENANT_A, PAYMENT_SUCCEEDED_JOB) == 1
+    assert pending_tenants_all() == []  # nothing pending any more: the tenant is no longer marked
+
+
+def test_an_expired_unpaid_order_is_closed_at_wechat_and_here(merchant_a, pay_server):
+    _client, order = prepaid(TENANT_A)
+    backdate(TENANT_A, order["id"], minutes=60, expired=True)
+    [report] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert (report.checked, report.paid, report.closed, report.mismatches) == (1, 0, 1, [])
+    assert order_in(TENANT_A, order["id"]).status == "closed"
+    assert pay_server.control.orders(merchant_a.mchid)[0]["trade_state"] == "CLOSED"
+
+
+def test_a_young_or_not_yet_expired_order_is_left_pending(merchant_a, pay_server):
+    _client, young = prepaid(TENANT_A)
+    _client, unexpired = prepaid(TENANT_A)
+    backdate(TENANT_A, unexpired["id"], minutes=20)
+    [report] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert (report.checked, report.paid, report.closed, report.still_pending) == (1, 0, 0, 2)
+    assert {order_in(TENANT_A, young["id"]).status, order_in(TENANT_A, unexpired["id"]).status} == {"pending"}
+    assert pending_tenants_all() == [TENANT_A]  # still marked, with its oldest pending order's time
+
+
+def test_what_wechat_says_differently_is_reported_and_left_alone(merchant_a, pay_server, monkeypatch):
+    _client, order = prepaid(TENANT_A)
+    backdate(TENANT_A, order["id"], minutes=30)
+    answer = {"trade_state": "SUCCESS", "appid": TENANT_A, "mchid": merchant_a.mchid, "amount": {"total": 1}}
+    monkeypatch.setattr("payments.wechatpay.PayClient.query_by_out_trade_no", lambda self, number: answer)
+    [report] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert report.mismatches == [f"order {order['id']}: paid at WeChat, but its amount differ"]
+    assert order_in(TENANT_A, order["id"]).status == "pending"
+    assert jobs_named(TENANT_A, PAYMENT_SUCCEEDED_JOB) == 0
+
+
+def test_the_periodic_job_touches_only_tenants_with_orders_pending_past_the_bound(
+    merchant_a, merchant_b, pay_server, monkeypatch
+):
+    _client, old = prepaid(TENANT_A)
+    backdate(TENANT_A, old["id"], minutes=30)
+    # The mark is the order's creation time, set when it committed; move it back with the order.
+    from payments.pending import pending_remark
+
+    pending_remark(app_id=TENANT_A, since=timezone.now() - timedelta(minutes=30))
+    shop(TENANT_B)  # B's order is young: B is marked, not due
+    assert sorted(pending_tenants_all()) == [TENANT_A, TENANT_B]
+    assert pending_tenants_due(older_than_seconds=600) == [TENANT_A]
+    touched = []
+    real = reconciliation.reconcile_tenant
+    monkeypatch.setattr(reconciliation, "reconcile_tenant", lambda **kw: touched.append(context()) or real(**kw))
+    lines = reconciliation.reconcile_due()
+    assert touched == [TENANT_A]
+    assert lines == [f"{TENANT_A}: 1 checked, 0 paid, 0 closed, 0 refunds settled, 1 still pending"]
+
+
+def context() -> str:
+    from core.tenant_context import require_current_tenant
+
+    return require_current_tenant().app_id
+
+
+def test_the_periodic_job_is_registered_for_the_fleet():
+    from tenants.jobs.periodic import periodic_jobs_registered
+
+    [job] = [job for job in periodic_jobs_registered() if job.name == "payments-reconcile"]
+    assert job.func == "payments.reconciliation.reconcile_due" and job.every_seconds == 300
