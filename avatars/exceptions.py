@@ -19,3 +19,9 @@ class AvatarFileMissing(ApplicationError):
     code = "avatar_file_missing"
     message = "Send the image as the multipart field `file`."
     status = 400
+
+
+class AvatarNotWaiting(ApplicationError):
+    code = "avatar_not_waiting"
+    message = "This avatar is not waiting for a decision."
+    status = 409

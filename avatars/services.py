@@ -18,6 +18,7 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from accounts.models import MiniProgramUser
+from avatars.exceptions import AvatarNotWaiting
 from avatars.images import image_clean
 from avatars.models import Avatar, AvatarCheck
 from avatars.pending import pending_mark, pending_unmark
@@ -76,10 +77,24 @@ def avatar_check_record(*, avatar_id: int, trace_id: str) -> None:
 
 def avatar_verdict_apply(*, check: AvatarCheck, suggest: str, label: str) -> Avatar:
     """WeChat's answer to one check. Only an upload still waiting changes; a replaced or decided one stays."""
-    tenant = require_current_tenant()
-    with transaction.atomic(using=tenant.db_alias):
+    with transaction.atomic(using=require_current_tenant().db_alias):
         AvatarCheck.objects.filter(pk=check.pk, answered_at__isnull=True).update(answered_at=timezone.now())
-        avatar = Avatar.objects.select_for_update().select_related("user").get(pk=check.avatar_id)
+        return _verdict_apply(avatar_id=check.avatar_id, suggest=suggest, label=label)
+
+
+def avatar_decide(*, avatar_id: int, approve: bool) -> Avatar:
+    """An operator's word on an upload WeChat left to a person (review) or never answered (unchecked)."""
+    with transaction.atomic(using=require_current_tenant().db_alias):
+        avatar = Avatar.objects.select_for_update().filter(pk=avatar_id).first()
+        if avatar is None or avatar.status not in WAITING:
+            raise AvatarNotWaiting(f"avatar {avatar_id} is not waiting for a decision")
+        return _verdict_apply(avatar_id=avatar_id, suggest="pass" if approve else "risky", label="operator")
+
+
+def _verdict_apply(*, avatar_id: int, suggest: str, label: str) -> Avatar:
+    """pass, risky or review, applied to an upload that is still waiting (anything else is left as it is)."""
+    with transaction.atomic(using=require_current_tenant().db_alias):
+        avatar = Avatar.objects.select_for_update().select_related("user").get(pk=avatar_id)
         if avatar.status not in WAITING or suggest not in SUGGESTIONS:
             return avatar
         avatar.suggest, avatar.label, avatar.check_due_at = suggest, label[:32], None
@@ -91,7 +106,7 @@ def avatar_verdict_apply(*, check: AvatarCheck, suggest: str, label: str) -> Ava
         else:
             avatar.status = Avatar.Status.REVIEW
         avatar.save(update_fields=["status", "suggest", "label", "check_due_at", "file_name", "updated_at"])
-    logger.info("avatar %s of user %s: WeChat says %s", avatar.pk, avatar.user_id, suggest)
+    logger.info("avatar %s of user %s: %s (label %s)", avatar.pk, avatar.user_id, suggest, avatar.label)
     return avatar
 
 

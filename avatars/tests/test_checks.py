@@ -185,3 +185,23 @@ def test_an_answer_for_a_replaced_upload_changes_nothing(logged_in, media):
     assert result["status"] == "replaced"
     assert me(alice)["avatar_url"] == ""
     assert me(alice)["avatar_state"] == "pending"
+
+
+def test_an_operator_decides_an_upload_left_for_review(logged_in, media, media_root):
+    from django.core.management import CommandError, call_command
+
+    alice = logged_in(TENANT_A, "code-alice")
+    media.verdict("review", app_id=TENANT_A)
+    upload(alice, image_bytes("JPEG"))
+    run_jobs()
+    pushed_once(media, TENANT_A)
+    deliver_pushed(media, TENANT_A)
+    with in_tenant(TENANT_A):
+        avatar = Avatar.objects.get()
+    call_command("avatar_decide", TENANT_A, str(avatar.pk), "--approve")
+    assert (me(alice)["avatar_url"], me(alice)["avatar_state"]) == (avatar.public_url, "approved")
+    with pytest.raises(CommandError, match="avatar_not_waiting"):
+        call_command("avatar_decide", TENANT_A, str(avatar.pk), "--reject")
+    with pytest.raises(CommandError, match="avatar_not_waiting"):
+        call_command("avatar_decide", TENANT_B, str(avatar.pk), "--reject")  # another tenant has no such avatar
+    assert stored_files(media_root) == [avatar.file_name]
