@@ -163,6 +163,19 @@ OPERATIONS = {
         "200",
         {"app_id", "mchid", "serial", "mode", "public_key_id", "has_private_key", "has_apiv3_key"},
     ),
+    # payments' orders (docs/payments.md)
+    ("post", "/api/v1/pay/orders"): ({"item"}, "201", {"id", "out_trade_no", "amount", "status"}),
+    ("get", "/api/v1/pay/orders/{order_id}"): (None, "200", {"id", "out_trade_no", "amount", "status", "paid_at"}),
+    ("post", "/api/v1/pay/orders/{order_id}/prepay"): (
+        None,
+        "200",
+        {"timeStamp", "nonceStr", "package", "signType", "paySign"},
+    ),
+    ("post", "/platform/v1/tenants/{app_id}/orders/{order_id}/refund"): (
+        {"amount", "reason"},
+        "201",
+        {"id", "out_refund_no", "amount", "status", "order_status"},
+    ),
 }
 
 
@@ -210,6 +223,9 @@ ERRORS = {
     ("get", "/platform/v1/tenants/{app_id}/messages"): {"400", "401", "403", "404", "429", "503"},
     ("get", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "409", "429", "503"},
     ("put", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "413", "415", "429", "503"},
+    ("post", "/api/v1/pay/orders/{order_id}/prepay"): {"400", "401", "403", "404", "409", "413", "429", "502", "503"},
+    ("post", "/platform/v1/tenants/{app_id}/orders/{order_id}/refund"): {"400", "401", "403", "404", "409", "413"}
+    | {"415", "429", "502", "503"},
 }
 
 

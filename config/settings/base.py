@@ -141,6 +141,8 @@ TENANT_SHARED_CACHE_SECONDS = env.int("TENANT_SHARED_CACHE_SECONDS", default=300
 TENANT_EXEMPT_PATHS = ["/healthz", "/readyz", "/admin/", "/platform/", "/api/schema/", "/api/docs/", "/static/"]
 # WeChat's pushes name their tenant in the path too (pushes.views; the open platform's under /wechat/v1/component/).
 TENANT_EXEMPT_PATHS += ["/wechat/v1/"]
+# WeChat Pay's notifications name their tenant in the path (payments.notify_views), with no X-AppID.
+TENANT_EXEMPT_PATHS += ["/pay/v1/notify/"]
 # Fernet keys (comma-separated, newest first) that encrypt AppSecrets at rest.
 TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 
