@@ -4,4 +4,6 @@ Each app named here is installed, lives in every tenant's database (TENANT_APPS)
 included under /api/v1/ (api/urls.py). Keep it a plain list of names: the command reads it as data.
 """
 
-LOCAL_TENANT_APPS: list[str] = []
+LOCAL_TENANT_APPS = [
+    "checkin",  # the example app of docs/tenant-apps.md
+]
