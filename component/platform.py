@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from api.platform import URL_APP_ID_ERRORS, PlatformApi
 from api.schema import api_errors
 from api.serializers import StrictCharField
+from api.wechat_errors import WeChatFailed
 from component.exceptions import AuthorizerNotFound, ComponentNotConfigured
 from component.models import Authorizer
 from component.permissions import permissions_missing
@@ -34,7 +35,7 @@ class AuthorizationsApi(PlatformApi):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    @api_errors(ComponentNotConfigured)
+    @api_errors(ComponentNotConfigured, WeChatFailed)
     def post(self, request: Request) -> Response:
         """A new authorization link: the owner who opens it authorizes Miniplex; the tenant is created or linked."""
         serializer = self.InputSerializer(data=request.data)

@@ -40,6 +40,8 @@ T = TypeVar("T")
 COMPONENT_REFRESH_MARGIN_SECONDS = 600
 # An access token stored in the database is reused (Redis lost it) only while it has this much life left.
 STORED_TOKEN_MIN_SECONDS = 300
+# While no ticket is valid, WeChat is asked for a push at most once in this many seconds by the whole fleet.
+PUSH_ASK_SPACING_SECONDS = 60
 # 61023: "refresh_token is invalid" (rotated by a refresh whose answer we lost, or authorization cancelled).
 REFRESH_TOKEN_INVALID = 61023
 
@@ -88,9 +90,19 @@ def ticket_required() -> str:
     ticket = ticket_current()
     if ticket is not None:
         return ticket
-    logger.warning("no valid component_verify_ticket; asking WeChat to push one (api_start_push_ticket)")
-    component_client().start_push_ticket()
+    if _push_ask_claimed():
+        logger.warning("no valid component_verify_ticket; asking WeChat to push one (api_start_push_ticket)")
+        component_client().start_push_ticket()
     raise ComponentTicketMissing()
+
+
+def _push_ask_claimed() -> bool:
+    """Whether this process asks WeChat for a push now: once a minute for the fleet (Redis SET NX)."""
+    key = f"{wechat_conf.get_redis_key_prefix()}:component:push-asked:{component_credentials().app_id}"
+    try:
+        return bool(get_redis().set(key, "1", nx=True, ex=PUSH_ASK_SPACING_SECONDS))
+    except REDIS_UNREACHABLE:
+        return True  # better one call too many than no ticket at all
 
 
 # --- The component token ---------------------------------------------------------------------------------

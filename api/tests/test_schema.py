@@ -163,6 +163,9 @@ OPERATIONS = {
         "200",
         {"app_id", "mchid", "serial", "mode", "public_key_id", "has_private_key", "has_apiv3_key"},
     ),
+    # open-platform mode (docs/open-platform.md)
+    ("post", "/platform/v1/component/authorizations"): ({"tenant_name"}, "201", {"url", "mobile_url", "expires_at"}),
+    ("get", "/platform/v1/component/authorizers/{app_id}"): (None, "200", {"app_id", "status", "func_info", "missing"}),
     # payments' orders (docs/payments.md)
     ("post", "/api/v1/pay/orders"): ({"item"}, "201", {"id", "out_trade_no", "amount", "status"}),
     ("get", "/api/v1/pay/orders/{order_id}"): (None, "200", {"id", "out_trade_no", "amount", "status", "paid_at"}),
@@ -223,6 +226,8 @@ ERRORS = {
     ("get", "/platform/v1/tenants/{app_id}/messages"): {"400", "401", "403", "404", "429", "503"},
     ("get", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "409", "429", "503"},
     ("put", "/platform/v1/tenants/{app_id}/payment"): {"400", "401", "403", "404", "413", "415", "429", "503"},
+    ("post", "/platform/v1/component/authorizations"): {"400", "401", "403", "409", "413", "415", "429", "502", "503"},
+    ("get", "/platform/v1/component/authorizers/{app_id}"): {"400", "401", "403", "404", "429", "503"},
     ("post", "/api/v1/pay/orders/{order_id}/prepay"): {"400", "401", "403", "404", "409", "413", "429", "502", "503"},
     ("post", "/platform/v1/tenants/{app_id}/orders/{order_id}/refund"): {"400", "401", "403", "404", "409", "413"}
     | {"415", "429", "502", "503"},
