@@ -192,8 +192,15 @@ class PayClient:
             )
         if status >= 400:
             code, message = str(payload.get("code") or f"HTTP_{status}"), str(payload.get("message") or "")
-            logger.warning(
-                "WeChat Pay %s for app_id=%s mchid=%s: %s %s", endpoint, self.keys.app_id, self.keys.mchid, status, code
+            # A 404 is an answer (no such order or refund), the rest a refusal worth a look.
+            logger.log(
+                logging.INFO if status == 404 else logging.WARNING,
+                "WeChat Pay %s for app_id=%s mchid=%s: %s %s",
+                endpoint,
+                self.keys.app_id,
+                self.keys.mchid,
+                status,
+                code,
             )
             raise PayError(code, message, status, payload.get("detail"))
         if verify:
