@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urlencode
+
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
@@ -11,13 +14,22 @@ from component.exceptions import ComponentPermissionMissing
 from component.models import AuthorizationLink, Authorizer
 from component.permissions import authorizer_permission_require
 from component.push_credentials import component_push_credentials
-from component.tests.conftest import COMPONENT_APP_ID, COMPONENT_TOKEN, authorize, deliver_all, local_path
+from component.tests.conftest import (
+    COMPONENT_AES_KEY,
+    COMPONENT_APP_ID,
+    COMPONENT_TOKEN,
+    authorize,
+    deliver_all,
+    local_path,
+)
 from console.models import AuditEntry
 from core.redis import get_redis
+from pushes.exceptions import PushAppIdMismatch
 from tenants.models import Tenant
 from tenants.services import provision_tenant_job
 from tests.helpers import TENANT_A, TENANT_B, tenant_databases_on_server
 from tests.workers import jobs_queue
+from wechat.crypto import MessageCrypto, push_signature, xml_build
 from wechat.fake_server import FakeWeChatServer
 from wechat.fake_server.component import FakeComponentControl
 
@@ -160,3 +172,35 @@ def test_the_admin_page_gives_a_link_and_a_qr_code_to_staff_who_may_add_tenants(
     finally:
         staff.delete()
     assert AuthorizationLink.objects.count() == 1
+
+
+def _message_push(app_id_in_ciphertext: str) -> tuple[str, bytes]:
+    """A text message to the open platform's message URL, encrypted as WeChat does for authorizers."""
+    crypto = MessageCrypto(token=COMPONENT_TOKEN, encoding_aes_key=COMPONENT_AES_KEY, app_id=app_id_in_ciphertext)
+    now = int(time.time())
+    message = {"ToUserName": "gh_x", "FromUserName": "o-user", "CreateTime": now, "MsgType": "text"}
+    encrypted = crypto.encrypt(xml_build({**message, "Content": "你好", "MsgId": now}))
+    timestamp, nonce = str(now), "n0nce"
+    query = {
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": push_signature(COMPONENT_TOKEN, timestamp, nonce, encrypted),
+        "signature": push_signature(COMPONENT_TOKEN, timestamp, nonce),
+    }
+    return urlencode(query), xml_build({"ToUserName": "gh_x", "Encrypt": encrypted})
+
+
+def test_an_authorized_tenants_messages_reach_the_push_receiver_with_the_components_keys(
+    component: FakeComponentControl, admin_client: Client, ticket: str
+) -> None:
+    redirect, _link = authorize(component, admin_client, app_id=TENANT_B)
+    Client().get(local_path(redirect))
+    # $APPID$ in the platform's message URL: WeChat fills in the authorizer, and ends the ciphertext with the
+    # component's AppID.
+    query, body = _message_push(COMPONENT_APP_ID)
+    answer = Client().post(f"/wechat/v1/push/{TENANT_B}?{query}", body, content_type="text/xml")
+    assert answer.status_code == 200 and answer.content == b"success", answer.content
+    query, body = _message_push(TENANT_B)  # the mini-program's own AppID inside: not the platform's push
+    refused = Client().post(f"/wechat/v1/push/{TENANT_B}?{query}", body, content_type="text/xml")
+    assert refused.json()["error"]["code"] == PushAppIdMismatch.code, refused.content
