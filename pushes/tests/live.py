@@ -10,8 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.servers.basehttp import QuietWSGIRequestHandler, ThreadedWSGIServer
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
+from django.test.testcases import QuietWSGIRequestHandler
 
 
 class _ClosingHandler(WSGIHandler):
