@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from payments.control.models import PlatformCertificate
 from payments.wechatpay.client import PayClient
@@ -97,9 +98,10 @@ def _certificate_decrypt(keys: MerchantKeys, entry: dict[str, object]) -> Downlo
 
 
 def platform_certificates_store(*, mchid: str, certificates: list[DownloadedCertificate]) -> int:
-    """Upsert by (mchid, serial); returns how many serials were new. Old ones stay until they expire."""
+    """Upsert by (mchid, serial); returns how many serials were new. Old ones stay until they expire, then go."""
     new = 0
     with transaction.atomic():
+        PlatformCertificate.objects.filter(mchid=mchid, expire_time__lte=timezone.now()).delete()
         for certificate in certificates:
             _, created = PlatformCertificate.objects.update_or_create(
                 mchid=mchid,

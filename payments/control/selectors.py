@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from payments.control.models import PlatformCertificate, TenantMerchant
 from payments.wechatpay.crypto import private_key_load, public_key_load
@@ -30,16 +31,22 @@ def platform_certificates_of(*, mchid: str) -> QuerySet[PlatformCertificate]:
     return PlatformCertificate.objects.filter(mchid=mchid)
 
 
+def platform_certificates_valid(*, mchid: str) -> QuerySet[PlatformCertificate]:
+    """The ones WeChat Pay may still sign with (an expired certificate verifies nothing)."""
+    return platform_certificates_of(mchid=mchid).filter(expire_time__gt=timezone.now())
+
+
 def merchant_keys_load(*, app_id: str) -> MerchantKeys:
     """The merchant's keys, decrypted and parsed, with every key that may verify WeChat Pay's signatures."""
     merchant = merchant_get(app_id=app_id)
-    return merchant_keys_build(merchant, certificates=list(platform_certificates_of(mchid=merchant.mchid)))
+    return merchant_keys_build(merchant, certificates=list(platform_certificates_valid(mchid=merchant.mchid)))
 
 
 def merchant_keys_build(merchant: TenantMerchant, *, certificates: list[PlatformCertificate]) -> MerchantKeys:
     verify_keys = {certificate.serial: public_key_load(certificate.certificate_pem) for certificate in certificates}
     if merchant.public_key_id and merchant.public_key_pem:
-        # Public-key mode; a merchant migrating from certificates keeps both until WeChat signs with the key only.
+        # Public-key mode. A merchant moved from certificates keeps its stored ones, so both verify while WeChat
+        # Pay signs with either during the migration (a growing share with the key, all of it from day 7).
         verify_keys[merchant.public_key_id] = public_key_load(merchant.public_key_pem)
     return MerchantKeys(
         app_id=merchant.tenant.app_id,

@@ -28,6 +28,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive, as the client's requests.Session expects
+    # Headers and body leave in one segment: with Nagle's algorithm the body waited for the delayed ACK (40 ms).
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffered; BaseHTTPRequestHandler flushes after each request
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -184,3 +184,36 @@ def test_a_failed_put_payment_sends_neither_key_to_sentry(pay_server, sentry, mo
         assert TenantMerchant.objects.count() == 0
     finally:
         admin.delete()
+
+
+def test_a_merchant_moved_to_the_public_key_verifies_both_kinds_of_serial_during_the_migration(pay_server):
+    from payments.wechatpay.registry import merchant_keys_for
+
+    merchant = merchant_configure(pay_server, TENANT_A, mode=CERTIFICATE_MODE)
+    [certificate] = PlatformCertificate.objects.filter(mchid=merchant.mchid)
+    moved = merchant_configure(pay_server, TENANT_A)  # the same mchid, now in public-key mode
+    keys = merchant_keys_for(TENANT_A)
+    assert set(keys.verify_keys) == {certificate.serial, moved.wechatpay["public_key_id"]}
+    prepay(keys)
+    by_key = pay_server.control.notification("T20261201000101")
+    by_certificate = pay_server.control.notification("T20261201000101", serial=certificate.serial)
+    assert by_key["headers"]["Wechatpay-Serial"].startswith("PUB_KEY_ID_")
+    for built in (by_key, by_certificate):
+        assert notification_open(keys, built["headers"], built["body"].encode())["out_trade_no"]
+
+
+def test_an_expired_certificate_verifies_nothing_and_goes_at_the_next_refresh(pay_server):
+    import datetime
+
+    from payments.control.services import platform_certificates_refresh
+    from payments.wechatpay.registry import merchant_keys_for, merchant_keys_forget
+
+    merchant = merchant_configure(pay_server, TENANT_A, mode=CERTIFICATE_MODE)
+    past = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    PlatformCertificate.objects.create(
+        mchid=merchant.mchid, serial="0EXPIRED", certificate_pem="-", effective_time=past, expire_time=past
+    )
+    merchant_keys_forget()
+    assert "0EXPIRED" not in merchant_keys_for(TENANT_A).verify_keys
+    platform_certificates_refresh(merchant=TenantMerchant.objects.get())
+    assert not PlatformCertificate.objects.filter(serial="0EXPIRED").exists()
