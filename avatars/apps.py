@@ -34,8 +34,6 @@ class AvatarsConfig(AppConfig):
 
 def _register_push_handler() -> None:
     # WeChat's answer to media_check_async arrives as the `wxa_media_check` push (pushes' receiver).
-    try:
-        from pushes.handlers import register_push_handler
-    except ImportError:  # pushes' registry is being written (issue 15); until then the handler is called directly
-        return
+    from pushes.handlers import register_push_handler
+
     register_push_handler("wxa_media_check", "avatars.checks.media_check_pushed")

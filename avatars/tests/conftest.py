@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rq import SimpleWorker
 
 from api.tests.conftest import TenantClient
+from pushes.tests.conftest import push_tenant, pushes_db  # noqa: F401 (fixtures: a tenant's push settings)
 from tenants.jobs import TenantJob, get_connection
 from tests.workers import jobs_queue
 
