@@ -1,5 +1,5 @@
 """The mini-program client module (clients/miniprogram/) on Node's own test runner: against a stub `wx`, and against
-this process's Django on a real port with the fake WeChat behind it (two tenants)."""
+this process's Django on a real port with the fake WeChat and the fake WeChat Pay behind it (two tenants)."""
 
 import os
 import re
@@ -7,13 +7,18 @@ import shutil
 import subprocess
 
 import pytest
-from django.apps import apps
 
+from core.tenant_context import activate_tenant
+from payments.tests.conftest import merchant_a, pay_server, pay_server_session  # noqa: F401 (fixtures)
+from payments.tests.helpers import orders_cleaned  # noqa: F401 (a fixture)
 from payments.tests.live import live_django
+from tenants.models import Tenant
+from tenants.selectors import tenant_context_for
 from tests.helpers import BASE_DIR, TENANT_A, TENANT_B
 
 CLIENT_DIR = BASE_DIR / "clients" / "miniprogram"
 NODE = shutil.which("node")
+REWARD = "coffee"
 
 
 def node_test(*files: str, env: dict[str, str] | None = None) -> dict[str, int]:
@@ -37,10 +42,24 @@ def test_the_client_module_against_a_stub_wx():
     assert counts["pass"] >= 12 and counts["skipped"] == 0
 
 
+@pytest.fixture
+def reward_on_sale(merchant_a, orders_cleaned):  # noqa: F811
+    """The example app's reward in tenant A, which is a WeChat Pay merchant of the fake; all of it gone afterwards."""
+    from checkin.models import Reward, RewardPurchase
+    from checkin.services import reward_set
+
+    context = tenant_context_for(Tenant.objects.get(app_id=TENANT_A))
+    with activate_tenant(context):
+        reward_set(code=REWARD, title="一杯咖啡", amount=1800, bonus_points=50)
+    yield REWARD
+    with activate_tenant(context):
+        RewardPurchase.objects.all().delete()
+        Reward.objects.all().delete()
+
+
 @pytest.mark.usefixtures("wechat")
-def test_the_client_module_against_the_real_server_under_two_tenants():
-    with_checkin = apps.is_installed("checkin")
-    env = {"MINIPLEX_TEST_APP_IDS": f"{TENANT_A},{TENANT_B}", "MINIPLEX_TEST_CHECKIN": "1" if with_checkin else ""}
+def test_the_client_module_against_the_real_server_under_two_tenants(reward_on_sale):
+    env = {"MINIPLEX_TEST_APP_IDS": f"{TENANT_A},{TENANT_B}", "MINIPLEX_TEST_REWARD": reward_on_sale}
     with live_django() as url:
         counts = node_test("test-live/server.test.js", env={**env, "MINIPLEX_TEST_URL": url})
-    assert counts["pass"] >= 6 + with_checkin
+    assert (counts["pass"], counts["skipped"]) == (8, 0)

@@ -65,7 +65,11 @@ test('logout revokes the token on the server', async () => {
   assert.equal(answer.status, 401);
 });
 
-test('the example app: a check-in once a day, under each mini-program', { skip: !process.env.MINIPLEX_TEST_CHECKIN }, async () => {
+// The example app (checkin) and WeChat Pay: the pytest side installs a reward and a merchant for tenant A and names
+// the reward in MINIPLEX_TEST_REWARD; without checkin installed these two are not run.
+const REWARD = process.env.MINIPLEX_TEST_REWARD;
+
+test('the example app: a check-in once a day, under each mini-program', { skip: !REWARD }, async () => {
   for (const appId of [APP_A, APP_B]) {
     const { api } = clientOf(appId, 'zhou');
     const first = await api.post('/api/v1/checkin/checkins');
@@ -73,4 +77,17 @@ test('the example app: a check-in once a day, under each mini-program', { skip: 
     const again = await api.post('/api/v1/checkin/checkins').catch((caught) => caught);
     assert.deepEqual([again.status, again.code], [409, 'already_checked_in']);
   }
+});
+
+test("a reward bought, prepaid by the server and handed to wx.requestPayment", { skip: !REWARD }, async () => {
+  const { wx, api } = clientOf(APP_A, 'qian');
+  const bought = await api.post(`/api/v1/checkin/rewards/${REWARD}/purchase`);
+  const paid = await api.pay(bought.order_id);
+  assert.equal(paid.errMsg, 'requestPayment:ok');
+  const [fields] = wx.payments;
+  assert.match(fields.package, /^prepay_id=/);
+  assert.equal(fields.signType, 'RSA');
+  assert.ok(fields.paySign.length > 100 && /^\d+$/.test(fields.timeStamp) && fields.nonceStr);
+  const elsewhere = await clientOf(APP_B, 'qian').api.pay(bought.order_id).catch((caught) => caught);
+  assert.deepEqual([elsewhere.status, elsewhere.code], [404, 'order_not_found']); // B's database has no such order
 });
