@@ -86,16 +86,22 @@ def order_prepay(*, order: Order) -> dict[str, str]:
     app_id = require_current_tenant().app_id
     client = PayClient(merchant_keys_for(app_id))
     if not _prepay_id_valid(order):
-        prepay_id = pay_call(
-            client.jsapi_prepay,
-            description=order.description,
-            out_trade_no=order.out_trade_no,
-            amount_total=order.amount,
-            openid=order.user.openid,
-            notify_url=notify_url(app_id=app_id, kind="transaction"),
-            time_expire=order.expires_at,
-            attach=order.attach,
-        )
+        try:
+            prepay_id = pay_call(
+                client.jsapi_prepay,
+                description=order.description,
+                out_trade_no=order.out_trade_no,
+                amount_total=order.amount,
+                openid=order.user.openid,
+                notify_url=notify_url(app_id=app_id, kind="transaction"),
+                time_expire=order.expires_at,
+                attach=order.attach,
+            )
+        except PayRefused as refused:
+            if refused.extra.get("wechatpay_code") == "ORDERPAID":
+                _paid_meanwhile(client, order)  # its notification is late or lost: WeChat's word now
+                raise OrderNotPayable() from refused
+            raise
         order.prepay_id = prepay_id
         order.prepay_expires_at = min(timezone.now() + conf.PREPAY_ID_LIFETIME, order.expires_at)
         # Only while still pending: a notification may have paid it while we were asking.
@@ -103,6 +109,13 @@ def order_prepay(*, order: Order) -> dict[str, str]:
             prepay_id=prepay_id, prepay_expires_at=order.prepay_expires_at, updated_at=timezone.now()
         )
     return dict(client.request_payment_params(order.prepay_id))
+
+
+def _paid_meanwhile(client: PayClient, order: Order) -> None:
+    answer = pay_call(client.query_by_out_trade_no, order.out_trade_no)
+    amount = answer.get("amount") if isinstance(answer.get("amount"), dict) else {}
+    if answer.get("trade_state") == "SUCCESS" and (amount or {}).get("total") == order.amount:
+        order_mark_paid(order_id=order.pk, transaction_id=str(answer.get("transaction_id", "")))
 
 
 def _prepay_id_valid(order: Order) -> bool:

@@ -111,3 +111,27 @@ def test_wechat_pay_refusing_or_absent_is_a_clear_error_and_the_order_stays_pend
     assert "Retry-After" in absent.headers
     stored = order_in(TENANT_A, order["id"])
     assert (stored.status, stored.prepay_id) == ("pending", "")
+
+
+def test_an_expired_prepay_id_is_replaced_and_a_paid_one_found_paid(merchant_a, pay_server):
+    from django.utils import timezone
+
+    from core.tenant_context import activate_tenant
+    from payments.models import Order
+    from payments.tests.helpers import context_of
+
+    client, order = shop(TENANT_A)
+    assert client.post(f"/api/v1/pay/orders/{order['id']}/prepay").status_code == 200
+    with activate_tenant(context_of(TENANT_A)):
+        Order.objects.filter(pk=order["id"]).update(prepay_expires_at=timezone.now())
+    assert client.post(f"/api/v1/pay/orders/{order['id']}/prepay").status_code == 200
+    jsapi_calls = [seen for seen in pay_server.control.requests_seen() if seen["path"].endswith("/jsapi")]
+    assert len(jsapi_calls) == 2
+
+    pay_server.control.pay(order["out_trade_no"], send=False)  # paid; the notification is lost
+    with activate_tenant(context_of(TENANT_A)):
+        Order.objects.filter(pk=order["id"]).update(prepay_expires_at=timezone.now())
+    again = client.post(f"/api/v1/pay/orders/{order['id']}/prepay")
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "order_not_payable")
+    assert order_in(TENANT_A, order["id"]).status == "paid"
+    assert jobs_named(TENANT_A, PAYMENT_SUCCEEDED_JOB) == 1

@@ -107,3 +107,40 @@ def test_the_periodic_job_is_registered_for_the_fleet():
 
     [job] = [job for job in periodic_jobs_registered() if job.name == "payments-reconcile"]
     assert job.func == "payments.reconciliation.reconcile_due" and job.every_seconds == 300
+
+
+def test_a_refund_wechat_took_without_answering_is_settled_by_reconciliation(merchant_a, pay_server, settings):
+    from django.contrib.auth.models import Permission, User
+    from django.test import Client
+    from knox.models import AuthToken
+
+    from payments.models import Refund
+    from payments.tests.helpers import post_notification
+    from tests.workers import wait_for
+
+    _client, order = prepaid(TENANT_A)
+    assert post_notification(TENANT_A, pay_server.control.pay(order["out_trade_no"], send=False)).status_code == 204
+    staff = User.objects.create_user("refund-reconcile", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="refund_order"))
+    settings.WECHATPAY_TIMEOUT_SECONDS = 0.3
+    pay_server.control.set_delay("/v3/refund/domestic/refunds", 0.6)  # WeChat takes it, its answer comes too late
+    answer = Client().post(
+        f"/platform/v1/tenants/{TENANT_A}/orders/{order['id']}/refund",
+        {"amount": 700},
+        content_type="application/json",
+        headers={"Authorization": f"Token {AuthToken.objects.create(user=staff)[1]}"},
+    )
+    staff.delete()
+    assert (answer.status_code, answer.json()["error"]["code"]) == (503, "wechatpay_unavailable")
+    wait_for(lambda: len(pay_server.control.refunds(merchant_a.mchid)) == 1, 5, "the fake never took the refund")
+    settings.WECHATPAY_TIMEOUT_SECONDS = 5.0
+    with activate_tenant(context_of(TENANT_A)):
+        refund = Refund.objects.get()
+        assert refund.status == "processing"
+        Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    pay_server.control.refund_result(refund.out_refund_no, send=False)  # WeChat paid it back; no notification
+    [report] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert (report.refunds_settled, report.mismatches) == (1, [])
+    with activate_tenant(context_of(TENANT_A)):
+        assert Refund.objects.get().status == "success"
+    assert order_in(TENANT_A, order["id"]).status == "paid"
