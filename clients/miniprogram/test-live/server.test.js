@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 
 const { createClient, ApiError, DEFAULT_TOKEN_KEY } = require('..');
-const { fetchWx } = require('../test/stub-wx');
+const { fetchWx } = require('../support/stub-wx');
 
 const BASE = process.env.MINIPLEX_TEST_URL;
 const [APP_A, APP_B] = (process.env.MINIPLEX_TEST_APP_IDS || '').split(',');

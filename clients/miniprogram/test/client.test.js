@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 
 const { createClient, ApiError, PaymentError, DEFAULT_TOKEN_KEY } = require('..');
-const { stubWx } = require('./stub-wx');
+const { stubWx } = require('../support/stub-wx');
 
 const APP_ID = 'wx00000000000000a1';
 const BASE = 'https://api.example.test';
