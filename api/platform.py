@@ -107,6 +107,7 @@ class TenantOutputSerializer(serializers.Serializer):
     db_server = serializers.CharField()
     db_name = serializers.CharField()
     has_secret = serializers.BooleanField()
+    auth_mode = serializers.CharField(help_text="secret: its own AppSecret; component: authorized (open platform).")
     provisioning_job_id = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

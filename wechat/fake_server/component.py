@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
@@ -261,13 +261,21 @@ def expire_tickets(state: FakeState, request: FakeRequest) -> dict[str, Any]:
 
 
 def authorize(state: FakeState, request: FakeRequest) -> dict[str, Any]:
-    """{pre_auth_code, appid, func_info?, nick_name?}: the owner scanned the page and confirmed.
+    """{pre_auth_code | url, appid, func_info?, nick_name?}: the owner scanned the page and confirmed.
+
+    With `url` (the page's, as the platform gave it) the page is opened first; with `pre_auth_code` it must
+    have been opened before (GET /cgi-bin/componentloginpage?...).
 
     Answers the URL the owner's browser is sent back to (the page's redirect_uri with auth_code and expires_in),
     and queues the authorized (or, when already authorized, updateauthorized) push.
     """
     body = request.body or {}
     component = _component(state)
+    if body.get("url"):
+        # The page's URL itself (the owner "opens and scans" it in one step).
+        page = urlsplit(str(body["url"]))
+        component_login_page(state, FakeRequest("GET", page.path, dict(parse_qsl(page.query)), None))
+        body = {**body, "pre_auth_code": dict(parse_qsl(page.query)).get("pre_auth_code", "")}
     code, app_id = str(body["pre_auth_code"]), str(body["appid"])
     redirect = component.redirects.pop(code, None)
     if redirect is None or component.pre_auth_codes.pop(code, 0) <= time.time():
@@ -435,10 +443,17 @@ class FakeComponentControl:
         return dict(response.json())
 
     def authorize(
-        self, *, pre_auth_code: str, app_id: str, func_info: list[int] | None = None, nick_name: str | None = None
+        self,
+        *,
+        app_id: str,
+        pre_auth_code: str | None = None,
+        url: str | None = None,
+        func_info: list[int] | None = None,
+        nick_name: str | None = None,
     ) -> str:
-        """The owner confirms; returns the URL their browser is sent back to."""
-        body = {"pre_auth_code": pre_auth_code, "appid": app_id, "func_info": func_info, "nick_name": nick_name}
+        """The owner confirms (the page opened before, or its `url` now); returns where their browser goes back."""
+        body = {"pre_auth_code": pre_auth_code, "url": url, "appid": app_id, "func_info": func_info}
+        body["nick_name"] = nick_name
         return str(self._call("POST", "/authorize", body)["redirect"])
 
     def unauthorize(self, app_id: str) -> None:
