@@ -177,7 +177,7 @@ def _check_certificate(pem: str, *, serial: str, private_key_pem: str) -> None:
         certificate = certificate_load(pem)
     except KeyUnreadable as error:
         raise MerchantRejected(f"The merchant certificate was refused: {error}.") from None
-    if certificate_serial(certificate) != serial:
+    if certificate_serial(certificate).lstrip("0") != serial.lstrip("0"):  # openssl may print a leading 0
         raise MerchantRejected(
             f"The serial does not match the merchant certificate, whose serial is {certificate_serial(certificate)}."
         )
