@@ -14,6 +14,7 @@ from accounts.messaging import subscribe_message_enqueue
 from checkin.models import Member
 from checkin.selectors import checkin_settings_find, tenant_now
 from core.tenant_context import activate_tenant, require_current_tenant
+from pushes.exceptions import SubscriptionRefused
 from tenants.jobs import enqueue
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for, tenant_list
@@ -38,18 +39,22 @@ def reminders_send() -> dict[str, Any]:
     if checkin_settings is None:
         return {"sent": 0}
     today = tenant_now(checkin_settings=checkin_settings).date()
-    sent = 0
+    sent = refused = 0
     for member in _members_to_remind().select_related("user"):
         with transaction.atomic(using=require_current_tenant().db_alias):
-            subscribe_message_enqueue(
-                user=member.user,
-                template_id=checkin_settings.reminder_template_id,
-                data={"thing1": {"value": REMINDER_TEXT}},
-                page="pages/checkin/index",
-            )
+            try:
+                subscribe_message_enqueue(
+                    user=member.user,
+                    template_id=checkin_settings.reminder_template_id,
+                    data={"thing1": {"value": REMINDER_TEXT}},
+                    page="pages/checkin/index",
+                )
+                sent += 1
+            except SubscriptionRefused:
+                # The user turned the template down since (WeChat's push said so): the promise is void.
+                refused += 1
             Member.objects.filter(pk=member.pk).update(reminder_wanted=False, reminded_on=today)
-        sent += 1
-    return {"sent": sent}
+    return {"sent": sent, "refused": refused}
 
 
 def _members_to_remind() -> QuerySet[Member]:

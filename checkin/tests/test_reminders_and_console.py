@@ -7,6 +7,7 @@ from checkin.models import Member
 from checkin.services import checkin_settings_set
 from checkin.tests.helpers import context_of, logged_in
 from core.tenant_context import activate_tenant
+from pushes.models import SubscriptionState
 from tenants.models import Tenant
 from tests.helpers import TENANT_A, TENANT_B
 from tests.workers import fetch, jobs_queue
@@ -40,12 +41,29 @@ def test_a_member_who_asked_is_reminded_once_by_a_subscribe_message(wechat):
     assert alice.post("/api/v1/checkin/reminder").json()["reminder_wanted"] is True
 
     assert reminders_enqueue_due() == [TENANT_A]
-    assert {"sent": 1} in run_queued_jobs()
+    assert {"sent": 1, "refused": 0} in run_queued_jobs()
     [message] = wechat.control.messages(TENANT_A)
     assert (message["touser"], message["template_id"]) == (openid, TEMPLATE)
     # The promise is used up: nothing more today, nor is anything enqueued for it.
     assert reminders_enqueue_due() == []
     assert alice.get("/api/v1/checkin/me").json()["member"]["reminder_wanted"] is False
+
+
+def test_a_member_who_refused_the_template_since_gets_nothing_and_the_promise_is_void(wechat):
+    reminders_on(TENANT_A, wechat)
+    alice = logged_in(TENANT_A)
+    openid = alice.get("/api/v1/me").json()["openid"]
+    assert alice.post("/api/v1/checkin/reminder").status_code == 200
+    with activate_tenant(context_of(TENANT_A)):
+        SubscriptionState.objects.create(openid=openid, template_id=TEMPLATE, status=SubscriptionState.Status.REJECT)
+    try:
+        assert reminders_enqueue_due() == [TENANT_A]
+        assert run_queued_jobs() == [{"sent": 0, "refused": 1}]
+        assert wechat.control.messages(TENANT_A) == []
+        assert alice.get("/api/v1/checkin/me").json()["member"]["reminder_wanted"] is False
+    finally:
+        with activate_tenant(context_of(TENANT_A)):
+            SubscriptionState.objects.all().delete()
 
 
 def test_no_reminder_before_the_hour_after_a_check_in_or_without_a_template(wechat):
