@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from api.platform import URL_APP_ID_ERRORS, PlatformApi
 from api.schema import api_errors
 from api.serializers import StrictCharField
+from console import permissions as perms
 from console.actors import actor_from_request
 from console.models import AuditEntry
 from core.tenant_context import activate_tenant
@@ -42,6 +43,35 @@ class RefundOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["processing", "success", "closed", "abnormal"])
     order_status = serializers.CharField(source="order.status")
     created_at = serializers.DateTimeField()
+
+
+class PlatformOrderOutputSerializer(serializers.Serializer):
+    """An order as staff see it: WeChat's transaction id and every refund with it."""
+
+    id = serializers.IntegerField()
+    out_trade_no = serializers.CharField()
+    user_id = serializers.IntegerField()
+    item = serializers.CharField(source="item_code")
+    description = serializers.CharField()
+    amount = serializers.IntegerField(help_text="In fen.")
+    status = serializers.ChoiceField(choices=["pending", "paid", "closed", "refunding", "refunded"])
+    transaction_id = serializers.CharField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    refunds = RefundOutputSerializer(many=True, source="refunds.all")
+
+
+class OrderPlatformApi(PlatformApi):
+    """One order of a tenant, with its refunds (to follow a refund until WeChat settles it)."""
+
+    required_permissions = {"GET": (REFUND_ORDER, *perms.READ_TENANT)}
+
+    @extend_schema(responses=PlatformOrderOutputSerializer)
+    @api_errors(*URL_APP_ID_ERRORS, OrderNotFound)
+    def get(self, request: Request, app_id: str, order_id: int) -> Response:
+        tenant = tenant_get(app_id=app_id)
+        with activate_tenant(tenant_context_for(tenant)):
+            return Response(PlatformOrderOutputSerializer(order_get(order_id=order_id)).data)
 
 
 class OrderRefundApi(PlatformApi):

@@ -3,9 +3,10 @@
 from django.urls import URLPattern, URLResolver, path
 
 from payments.admin_views import order_refund_form
-from payments.platform_api import OrderRefundApi
+from payments.platform_api import OrderPlatformApi, OrderRefundApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("tenants/<str:app_id>/orders/<int:order_id>", OrderPlatformApi.as_view(), name="platform-order"),
     path("tenants/<str:app_id>/orders/<int:order_id>/refund", OrderRefundApi.as_view(), name="platform-order-refund"),
     # The admin's form (session and CSRF, not part of the API's schema).
     path(

@@ -174,6 +174,7 @@ OPERATIONS = {
         "200",
         {"timeStamp", "nonceStr", "package", "signType", "paySign"},
     ),
+    ("get", "/platform/v1/tenants/{app_id}/orders/{order_id}"): (None, "200", {"id", "status", "refunds"}),
     ("post", "/platform/v1/tenants/{app_id}/orders/{order_id}/refund"): (
         {"amount", "reason"},
         "201",

@@ -86,6 +86,8 @@ def test_a_partial_then_the_rest_refunded_and_the_notifications_close_the_loop(m
     [at_wechat] = pay_server.control.orders(merchant_a.mchid)
     assert at_wechat["trade_state"] == "REFUND"
 
+    shown = Client().get(f"/platform/v1/tenants/{TENANT_A}/orders/{order['id']}", headers=refunder.headers).json()
+    assert (shown["status"], [refund["status"] for refund in shown["refunds"]]) == ("refunded", ["success", "success"])
     audited = refunds_audited(audit)
     assert [(entry.app_id, entry.door, entry.actor, entry.details["amount"]) for entry in audited] == [
         (TENANT_A, "api", refunder.user.username, 600),
