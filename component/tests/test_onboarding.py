@@ -152,6 +152,17 @@ def test_a_link_works_once_and_an_unknown_one_is_refused(
     assert AuthorizationLink.objects.filter(completed_at__isnull=False).count() == 1
 
 
+def test_when_the_push_comes_before_the_browser_the_redirect_shows_the_done_authorization(
+    component: FakeComponentControl, wechat: FakeWeChatServer, admin_client: Client, ticket: str
+) -> None:
+    redirect, _link = authorize(component, admin_client, app_id=TENANT_B)
+    deliver_all(component)
+    page = Client().get(local_path(redirect))
+    assert page.status_code == 200 and TENANT_B in page.content.decode()
+    assert wechat.control.counters(TENANT_B)["/cgi-bin/component/api_query_auth"] == 1
+    assert Tenant.objects.get(app_id=TENANT_B).uses_component
+
+
 def test_the_admin_page_gives_a_link_and_a_qr_code_to_staff_who_may_add_tenants(
     component: FakeComponentControl, admin_client: Client, ticket: str
 ) -> None:

@@ -190,3 +190,22 @@ def test_a_component_tenants_messages_use_its_authorizer_token(
     counters = wechat.control.counters(TENANT_B)
     assert counters.get("/sns/component/jscode2session") == 1 and "/sns/jscode2session" not in counters
     assert "/cgi-bin/stable_token" not in counters
+
+
+def test_a_rejected_component_token_is_replaced_once(
+    component: FakeComponentControl, wechat: FakeWeChatServer, ticket: str
+) -> None:
+    first = component_access_token()
+    before = _calls(wechat, COMPONENT_APP_ID, COMPONENT_TOKEN)
+    seen: list[str] = []
+
+    def call(token: str) -> str:
+        seen.append(token)
+        if token == first:
+            raise WeChatTokenInvalid(40001, "invalid credential")
+        return token
+
+    replacement = tokens.component_call(call)
+    assert seen == [first, replacement] and replacement != first
+    assert component_access_token() == replacement
+    assert _calls(wechat, COMPONENT_APP_ID, COMPONENT_TOKEN) == before + 1
