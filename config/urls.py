@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,6 +16,9 @@ urlpatterns = [
     path("wechat/v1/component/", include("component.urls")),
     path("", include("api.urls")),
 ]
+# ./dev serve: uploaded files at MEDIA_URL (static() adds nothing unless DEBUG); nginx or a CDN serves them in
+# production (docs/avatars.md).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 # Django's own errors in the one JSON shape (a foreign Host, oversized data, PermissionDenied, not found, crash).
 handler400 = "core.error_views.bad_request_view"

@@ -143,6 +143,8 @@ TENANT_EXEMPT_PATHS = ["/healthz", "/readyz", "/admin/", "/platform/", "/api/sch
 TENANT_EXEMPT_PATHS += ["/wechat/v1/"]
 # WeChat Pay's notifications name their tenant in the path (payments.notify_views), with no X-AppID.
 TENANT_EXEMPT_PATHS += ["/pay/v1/notify/"]
+# Uploaded files (avatars) are public by URL, for WeChat's content check too; served by Django under DEBUG only.
+TENANT_EXEMPT_PATHS += ["/media/"]
 # Fernet keys (comma-separated, newest first) that encrypt AppSecrets at rest.
 TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 
