@@ -46,3 +46,30 @@ def test_no_response_or_log_line_of_a_payment_and_its_refund_shows_a_secret(
         assert len(fragment) >= 32
         assert not [text for text in texts if fragment in text]
     staff.delete()
+
+
+def test_a_crash_while_handling_a_notification_sends_sentry_no_secret(merchant_a, pay_server, monkeypatch):
+    import json
+
+    import sentry_sdk
+
+    from tests.e2e.sentry_stub import sentry_in_this_process
+
+    _client, order = prepaid(TENANT_A)
+    built = pay_server.control.pay(order["out_trade_no"], send=False)
+
+    def crash(**kwargs: object) -> bool:
+        raise RuntimeError("a bug while marking the order paid")
+
+    monkeypatch.setattr("payments.notifications.order_mark_paid", crash)
+    headers = {name: value for name, value in built["headers"].items() if name.lower() != "content-type"}
+    with sentry_in_this_process() as sentry:
+        answer = Client(raise_request_exception=False).post(
+            f"/pay/v1/notify/{TENANT_A}/transaction", built["body"], content_type="application/json", headers=headers
+        )
+        sentry_sdk.get_client().flush(timeout=5)
+        events = [json.dumps(event) for event in sentry.snapshot()]
+    assert answer.status_code == 500
+    assert [event for event in events if "a bug while marking" in event]
+    for fragment in secret_fragments(merchant_a):
+        assert not [event for event in events if fragment in event]
