@@ -14,3 +14,5 @@ WECHATPAY_NOTIFICATION_WINDOW_SECONDS = env.int("WECHATPAY_NOTIFICATION_WINDOW_S
 # and how long a process keeps a merchant's loaded keys before reading the control database again.
 WECHATPAY_CERTIFICATES_REFRESH_SECONDS = env.int("WECHATPAY_CERTIFICATES_REFRESH_SECONDS", default=6 * 3600)
 WECHATPAY_KEYS_CACHE_SECONDS = env.float("WECHATPAY_KEYS_CACHE_SECONDS", default=60.0)
+# An unknown Wechatpay-Serial makes a process read the merchant again, at most once in this many seconds.
+WECHATPAY_KEYS_RELOAD_MIN_SECONDS = env.float("WECHATPAY_KEYS_RELOAD_MIN_SECONDS", default=5.0)

@@ -11,6 +11,7 @@ class PaymentsControlConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from payments.control import checks  # noqa: F401 - registers the settings' system checks
         from payments.control.models import TenantMerchant
         from tenants.jobs.periodic import register_periodic
         from tenants.secret_rotation import register_encrypted_field

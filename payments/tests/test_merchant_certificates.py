@@ -69,10 +69,11 @@ def test_the_periodic_job_is_registered_for_the_fleet():
     assert job.func == "payments.control.jobs.wechatpay_certificates_refresh"
 
 
-def test_a_new_certificate_reaches_every_process_through_the_job_and_the_database(pay_server):
+def test_a_new_certificate_reaches_every_process_through_the_job_and_the_database(pay_server, settings):
     from payments.control.jobs import wechatpay_certificates_refresh
     from payments.wechatpay.registry import merchant_keys_for
 
+    settings.WECHATPAY_KEYS_RELOAD_MIN_SECONDS = 0  # the re-read after the unknown serial is not held back
     merchant = merchant_configure(pay_server, TENANT_A, mode=CERTIFICATE_MODE)
     stale_here, stale_there = merchant_keys_for(TENANT_A), another_process()
     stale_there.merchant_keys_for(TENANT_A)
@@ -217,3 +218,26 @@ def test_an_expired_certificate_verifies_nothing_and_goes_at_the_next_refresh(pa
     assert "0EXPIRED" not in merchant_keys_for(TENANT_A).verify_keys
     platform_certificates_refresh(merchant=TenantMerchant.objects.get())
     assert not PlatformCertificate.objects.filter(serial="0EXPIRED").exists()
+
+
+def test_made_up_serials_make_a_process_read_the_merchant_at_most_once_per_interval(pay_server, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments.wechatpay.registry import merchant_keys_for
+
+    settings.WECHATPAY_KEYS_RELOAD_MIN_SECONDS = 60
+    merchant_configure(pay_server, TENANT_A, mode=CERTIFICATE_MODE)
+    keys = merchant_keys_for(TENANT_A)
+    prepay(keys)
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(20):
+            built = pay_server.control.notification("T20261201000101", serial=f"0FAKE{n:04d}")
+            with pytest.raises(NotificationRefused):
+                notification_open(keys, built["headers"], built["body"].encode())
+    assert len(queries) == 0  # read a moment ago: the made-up serials change nothing
+    settings.WECHATPAY_KEYS_RELOAD_MIN_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(NotificationRefused):
+            notification_open(keys, built["headers"], built["body"].encode())
+    assert len(queries) >= 1

@@ -414,3 +414,20 @@ def test_two_tenants_have_their_own_merchants(pay_server):
     a = merchant_configure(pay_server, TENANT_A)
     b = merchant_configure(pay_server, TENANT_B)
     assert merchant_keys_for(TENANT_A).mchid == a.mchid != merchant_keys_for(TENANT_B).mchid == b.mchid
+
+
+def test_the_system_checks_warn_of_a_notify_base_or_api_base_that_is_not_https(settings):
+    from payments.control.checks import wechatpay_urls_check
+
+    settings.PAY_NOTIFY_BASE_URL, settings.WECHATPAY_API_BASE = (
+        "https://api.example.com",
+        "https://api.mch.weixin.qq.com",
+    )
+    assert wechatpay_urls_check() == []
+    settings.PAY_NOTIFY_BASE_URL = "http://api.example.com"
+    settings.WECHATPAY_API_BASE = "http://wechatpay.example.com"
+    assert [warning.id for warning in wechatpay_urls_check()] == ["payments.W001", "payments.W002"]
+    settings.PAY_NOTIFY_BASE_URL, settings.WECHATPAY_API_BASE = "http://127.0.0.1:8000", "http://127.0.0.1:8766"
+    assert wechatpay_urls_check() == []
+    settings.PAY_NOTIFY_BASE_URL = "https://api.example.com/?tenant=1"
+    assert [warning.id for warning in wechatpay_urls_check()] == ["payments.W001"]

@@ -16,21 +16,28 @@ from django.conf import settings
 from payments.wechatpay.keys import MerchantKeys
 
 _lock = threading.Lock()
-_loaded: dict[str, tuple[float, MerchantKeys]] = {}
+_loaded: dict[str, tuple[float, MerchantKeys]] = {}  # app_id -> (read at, on the monotonic clock; keys)
 
 
 def merchant_keys_for(app_id: str, *, fresh: bool = False) -> MerchantKeys:
-    """Raises MerchantNotConfigured when the tenant has no merchant."""
+    """Raises MerchantNotConfigured when the tenant has no merchant.
+
+    fresh: read the database again, unless this copy was read less than WECHATPAY_KEYS_RELOAD_MIN_SECONDS ago
+    (notifications with made-up serials must not turn into one query each).
+    """
     now = time.monotonic()
-    entry = None if fresh else _loaded.get(app_id)
-    if entry is not None and entry[0] > now:
-        return entry[1]
+    entry = _loaded.get(app_id)
+    lifetime = float(getattr(settings, "WECHATPAY_KEYS_CACHE_SECONDS", 60.0))
+    reload_after = float(getattr(settings, "WECHATPAY_KEYS_RELOAD_MIN_SECONDS", 5.0))
+    if entry is not None and now - entry[0] < lifetime:
+        if not fresh or now - entry[0] < reload_after:
+            return entry[1]
     # Imported here: the control app's models load with Django's apps, after this package.
     from payments.control.selectors import merchant_keys_load
 
     keys = merchant_keys_load(app_id=app_id)
     with _lock:
-        _loaded[app_id] = (now + float(getattr(settings, "WECHATPAY_KEYS_CACHE_SECONDS", 60.0)), keys)
+        _loaded[app_id] = (now, keys)
     return keys
 
 
