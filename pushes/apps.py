@@ -11,6 +11,8 @@ class PushesConfig(AppConfig):
     def ready(self) -> None:
         from pushes.events import BUILTIN_HANDLERS
         from pushes.handlers import register_push_handler
+        from tenants.jobs.periodic import register_periodic
 
         for kind, func_path in BUILTIN_HANDLERS.items():
             register_push_handler(kind, func_path)
+        register_periodic(name="pushes-purge", every_seconds=3600, func="pushes.jobs.push_records_purge")

@@ -13,3 +13,7 @@ def timestamp_tolerance_seconds() -> int:
 
 def messages_page_size() -> int:
     return int(settings.PUSH_MESSAGES_PAGE_SIZE)
+
+
+def record_keep_days() -> int:
+    return int(settings.PUSH_RECORD_KEEP_DAYS)

@@ -10,29 +10,28 @@ from pushes.messages import as_int, push_dedup_key, text
 from pushes.models import PushRecord
 from tenants.jobs import enqueue
 
-# MySQL's and MariaDB's "Duplicate entry" (ER_DUP_ENTRY).
-DUPLICATE_ENTRY = 1062
-
 
 def push_record(*, message: dict[str, Any]) -> PushRecord | None:
     """Records a push and enqueues its handling (the tenant's outbox, on commit); None for a retry already recorded.
 
     The unique dedup key decides between concurrent copies: the database lets one insert through and answers
-    the others "duplicate entry" once it has committed, so 50 copies at once make one record and one job.
+    the others "duplicate entry" once it has committed (they wait on its lock until then), so 50 copies at
+    once make one record and one job.
     """
-    alias = require_current_tenant().db_alias
+    alias, dedup_key = require_current_tenant().db_alias, push_dedup_key(message)
     try:
         with transaction.atomic(using=alias):
             record = PushRecord.objects.create(
-                dedup_key=push_dedup_key(message),
+                dedup_key=dedup_key,
                 kind=push_kind(message)[:64],
                 from_user=text(message, "FromUserName")[:128],
                 create_time=as_int(message.get("CreateTime")),
                 message=message,
             )
             enqueue("pushes.jobs.push_handle", record.pk)
-    except IntegrityError as error:
-        if error.args and error.args[0] == DUPLICATE_ENTRY:
+    except IntegrityError:
+        # Whatever the backend's wording (MySQL's 1062, SQLite's "UNIQUE constraint failed"): the key is there.
+        if PushRecord.objects.filter(dedup_key=dedup_key).exists():
             return None
         raise
     return record

@@ -256,3 +256,22 @@ def test_a_registered_credentials_source_is_asked_first(push_tenant):
         from pushes import credentials
 
         credentials._sources.remove(source)
+
+
+def test_the_periodic_purge_deletes_old_records_only(push_tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pushes.jobs import push_records_purge
+    from pushes.models import PushRecord
+    from tenants.jobs.periodic import periodic_jobs_registered
+
+    assert "pushes.jobs.push_records_purge" in {job.func for job in periodic_jobs_registered()}
+    tenant = push_tenant(TENANT_A)
+    tenant.push({"FromUserName": "o-1", "MsgType": "text", "MsgId": "old"})
+    tenant.push({"FromUserName": "o-1", "MsgType": "text", "MsgId": "new"})
+    old = timezone.now() - timedelta(days=8)
+    in_tenant(TENANT_A, lambda: PushRecord.objects.filter(message__MsgId="old").update(received_at=old))
+    assert push_records_purge() == {TENANT_A: 1}
+    assert [record.message["MsgId"] for record in tenant.records()] == ["new"]
