@@ -55,6 +55,15 @@ def test_an_expired_unpaid_order_is_closed_at_wechat_and_here(merchant_a, pay_se
     assert pay_server.control.orders(merchant_a.mchid)[0]["trade_state"] == "CLOSED"
 
 
+def test_an_expired_order_never_prepaid_is_closed_here_without_asking_wechat_to_close(merchant_a, pay_server):
+    _client, order = shop(TENANT_A)
+    backdate(TENANT_A, order["id"], minutes=60, expired=True)
+    [report] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert (report.checked, report.closed, report.mismatches) == (1, 1, [])
+    assert order_in(TENANT_A, order["id"]).status == "closed"
+    assert not [seen for seen in pay_server.control.requests_seen() if seen["path"].endswith("/close")]
+
+
 def test_a_young_or_not_yet_expired_order_is_left_pending(merchant_a, pay_server):
     _client, young = prepaid(TENANT_A)
     _client, unexpired = prepaid(TENANT_A)
@@ -102,11 +111,25 @@ def context() -> str:
     return require_current_tenant().app_id
 
 
-def test_the_periodic_job_is_registered_for_the_fleet():
-    from tenants.jobs.periodic import periodic_jobs_registered
+@pytest.mark.usefixtures("queue_name")
+def test_the_periodic_job_is_enqueued_once_per_period_and_runs_as_a_platform_job(merchant_a, pay_server):
+    from tenants.jobs.periodic import periodic_enqueue_due, periodic_jobs_registered
+    from tests.workers import jobs_queue
 
     [job] = [job for job in periodic_jobs_registered() if job.name == "payments-reconcile"]
     assert job.func == "payments.reconciliation.reconcile_due" and job.every_seconds == 300
+    _client, order = prepaid(TENANT_A)
+    pay_server.control.pay(order["out_trade_no"], send=False)
+    backdate(TENANT_A, order["id"], minutes=30)
+    from payments.pending import pending_remark
+
+    pending_remark(app_id=TENANT_A, since=timezone.now() - timedelta(minutes=30))
+    assert "payments-reconcile" in periodic_enqueue_due()
+    assert "payments-reconcile" not in periodic_enqueue_due()  # the period is claimed: once for the fleet
+    [queued] = [queued for queued in jobs_queue().jobs if queued.func_name == job.func]
+    assert queued.meta == {"app_id": None, "platform": True}
+    assert queued.perform() == [f"{TENANT_A}: 1 checked, 1 paid, 0 closed, 0 refunds settled, 0 still pending"]
+    assert order_in(TENANT_A, order["id"]).status == "paid"
 
 
 def test_a_refund_wechat_took_without_answering_is_settled_by_reconciliation(merchant_a, pay_server, settings):

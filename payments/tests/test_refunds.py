@@ -175,3 +175,35 @@ def test_the_admin_payments_page_lists_orders_and_its_form_refunds(merchant_a, p
     )
     assert too_much.status_code == 302
     assert len(refunds_audited(audit)) == 1
+
+
+def test_two_refunds_asked_at_the_same_moment_never_exceed_what_was_paid(merchant_a, pay_server):
+    import threading
+
+    from django.db import connections
+
+    from payments.exceptions import RefundTooLarge
+    from payments.refunds import refund_reserve
+
+    order = paid_order(pay_server)
+    start, outcomes = threading.Barrier(2), []
+
+    def reserve() -> None:
+        try:
+            with activate_tenant(context_of(TENANT_A)):
+                start.wait(5)
+                refund_reserve(order_id=order["id"], amount=1000)
+                outcomes.append("reserved")
+        except RefundTooLarge:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reserve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(outcomes) == ["refused", "reserved"]
+    with activate_tenant(context_of(TENANT_A)):
+        assert list(Refund.objects.values_list("amount", flat=True)) == [1000]
