@@ -10,10 +10,14 @@ class AvatarsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
 
         from avatars.selectors import avatars_for_console, avatars_needing_a_person_count
+        from avatars.system_checks import media_public_base_url_check
         from console.registry import register_tenant_fact, register_tenant_page
         from tenants.jobs.periodic import register_periodic
+
+        checks.register(media_public_base_url_check, deploy=True)
 
         # The console: how many uploads wait for a person (WeChat's `review`, or no answer at all), and a page.
         register_tenant_fact(name="avatars_to_review", read=avatars_needing_a_person_count)

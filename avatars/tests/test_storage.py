@@ -49,3 +49,19 @@ def test_an_upload_goes_to_the_storage_storages_names(settings, logged_in, media
 def test_the_public_url_is_under_media_public_base_url(settings, base):
     settings.MEDIA_PUBLIC_BASE_URL = base
     assert avatar_public_url(file_name="avatars/wx1/a.jpg") == "https://cdn.example.com/m/avatars/wx1/a.jpg"
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://media.example.com/", False),
+        ("http://media.example.com/", True),
+        ("https://127.0.0.1/media/", True),
+        ("http://127.0.0.1:8000/media/", True),
+    ],
+)
+def test_check_deploy_warns_of_a_public_url_wechat_cannot_fetch(settings, url, warned):
+    from avatars.system_checks import media_public_base_url_check
+
+    settings.MEDIA_PUBLIC_BASE_URL = url
+    assert [message.id for message in media_public_base_url_check()] == (["avatars.W001"] if warned else [])
