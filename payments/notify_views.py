@@ -37,9 +37,10 @@ def _notification_view(handle: Handler, kind: str) -> Callable[[HttpRequest, str
     def view(request: HttpRequest, app_id: str) -> HttpResponse:
         try:
             tenant = tenant_resolve(app_id=app_id)
-        except ApplicationError as error:  # malformed, unknown or suspended
-            status = 503 if isinstance(error, TenantSuspended) else 404  # suspended: WeChat keeps trying
-            return fail(status, f"unknown or unavailable mini-program: {error.message}")
+        except TenantSuspended:
+            return fail(503, "this mini-program is suspended; unavailable until it is resumed")  # WeChat keeps trying
+        except ApplicationError:  # a malformed or unknown AppID
+            return fail(404, "unknown mini-program: no tenant has the AppID in this path")
         except DatabaseError:
             return fail(503, "the tenant registry is unreachable")
         with activate_tenant(tenant):

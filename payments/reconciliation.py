@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # WeChat's trade_state values that mean "not paid, and it will not be by this order": closable once expired.
 UNPAID_STATES = {"NOTPAY", "CLOSED", "REVOKED", "PAYERROR"}
+STILL_OPEN_STATES = {"USERPAYING", "ACCEPT"}  # the user is paying (a password, a bank): asked again next time
 
 
 @dataclass
@@ -92,8 +93,12 @@ def _reconcile_order(client: PayClient, keys: MerchantKeys, order: Order, report
     state = str(answer.get("trade_state", ""))
     if state == "SUCCESS":
         _mark_paid_if_matching(keys, order, answer, report)
-    elif state in UNPAID_STATES and order.expires_at <= timezone.now():
-        _close(client, order, answered=answer, report=report)
+    elif state in UNPAID_STATES:
+        if order.expires_at <= timezone.now():
+            _close(client, order, answered=answer, report=report)
+    elif state not in STILL_OPEN_STATES:
+        # REFUND for an order we never saw paid, or a state we do not know: a person looks at it.
+        report.mismatches.append(f"order {order.pk}: pending here, {state or 'no trade_state'} at WeChat")
 
 
 def _mark_paid_if_matching(keys: MerchantKeys, order: Order, answer: dict, report: Report) -> None:

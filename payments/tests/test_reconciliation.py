@@ -167,3 +167,14 @@ def test_a_refund_wechat_took_without_answering_is_settled_by_reconciliation(mer
     with activate_tenant(context_of(TENANT_A)):
         assert Refund.objects.get().status == "success"
     assert order_in(TENANT_A, order["id"]).status == "paid"
+
+
+def test_a_state_wechat_has_that_we_do_not_expect_is_reported(merchant_a, pay_server, monkeypatch):
+    _client, order = prepaid(TENANT_A)
+    backdate(TENANT_A, order["id"], minutes=30)
+    answers = iter([{"trade_state": "USERPAYING"}, {"trade_state": "REFUND"}])
+    monkeypatch.setattr("payments.wechatpay.PayClient.query_by_out_trade_no", lambda self, number: next(answers))
+    [paying] = reconciliation.reconcile_app_ids([TENANT_A])
+    [refunded] = reconciliation.reconcile_app_ids([TENANT_A])
+    assert (paying.mismatches, refunded.mismatches) == ([], [f"order {order['id']}: pending here, REFUND at WeChat"])
+    assert order_in(TENANT_A, order["id"]).status == "pending"
