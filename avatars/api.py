@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from api.authentication import request_user
 from api.schema import api_errors
+from api.throttling import TenantAnonThrottle, TenantUserThrottle
 from avatars.exceptions import AvatarInvalid, AvatarTooLarge
 from avatars.services import avatar_upload
 
@@ -20,12 +21,23 @@ class ImageFileField(serializers.FileField):
     """A file part of the request (drf-spectacular would describe a FileField as a URL, its shape in responses)."""
 
 
+class AvatarUploadThrottle(TenantUserThrottle):
+    """Uploads per user of one tenant: each costs a stored file and one of the AppID's WeChat checks (2,000 a
+    minute, 200,000 a day), so a loop in one client must not spend them."""
+
+    scope = "avatar_upload"
+
+    def get_rate(self) -> str | None:
+        return str(settings.AVATARS_UPLOAD_RATE)
+
+
 class MeAvatarApi(APIView):
     """Answers 202: the upload is `pending`, and /api/v1/me keeps the previous avatar until WeChat says `pass`."""
 
     permission_classes = [IsAuthenticated]
     # multipart/form-data only (wx.uploadFile sends it); the file's type is read from its bytes, never from here.
     parser_classes = [MultiPartParser]
+    throttle_classes = [TenantUserThrottle, TenantAnonThrottle, AvatarUploadThrottle]
 
     class InputSerializer(serializers.Serializer):
         file = ImageFileField(help_text="A JPEG, PNG or WebP image (the type is read from its bytes).")

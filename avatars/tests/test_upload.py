@@ -143,3 +143,12 @@ def test_png_text_chunks_are_gone(alice, media_root):
     assert upload(alice, image_bytes("PNG", pnginfo=info), name="a.png").status_code == 202
     [name] = stored_files(media_root)
     assert b"Secret Lane" not in (media_root / name).read_bytes()
+
+
+def test_uploads_past_the_users_own_rate_are_429_and_store_nothing(alice, media_root, settings):
+    settings.AVATARS_UPLOAD_RATE = "2/min"
+    for _ in range(2):
+        assert upload(alice, image_bytes("PNG"), name="a.png").status_code == 202
+    response = upload(alice, image_bytes("PNG"), name="a.png")
+    assert (response.status_code, response.json()["error"]["code"]) == (429, "throttled")
+    assert len(stored_files(media_root)) == 1  # the second replaced the first; the third never arrived

@@ -26,6 +26,9 @@ AVATARS_MAX_PIXELS_SIDE = env.int("AVATARS_MAX_PIXELS_SIDE", default=2048)
 # plus its part's headers. nginx needs the same for this one location (docs/avatars.md).
 API_MAX_BODY_BYTES_BY_PATH = {"/api/v1/me/avatar": AVATARS_MAX_BYTES + 64 * 1024}
 
+# Uploads a user may make (per tenant), on top of the API's per-user rate: each one costs a WeChat check.
+AVATARS_UPLOAD_RATE = env("AVATARS_UPLOAD_RATE", default="10/min")
+
 # WeChat pushes the check's answer "within 30 minutes"; past that a check is submitted again, at most this many
 # times, and then the avatar is left `unchecked` for an operator (the console's Avatars page).
 AVATARS_CHECK_TIMEOUT_SECONDS = env.int("AVATARS_CHECK_TIMEOUT_SECONDS", default=30 * 60)
