@@ -25,6 +25,13 @@ from payments.control.services import MerchantChange, merchant_remove, merchant_
 from tenants.models import Tenant
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """A text area that never renders a value: a submitted private key is not echoed back by a refused form."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class MerchantForm(forms.ModelForm):
     tenant_choice = forms.ModelChoiceField(
         queryset=Tenant.objects.all(), label="Tenant", required=False, help_text="The mini-program that is paid."
@@ -32,7 +39,7 @@ class MerchantForm(forms.ModelForm):
     private_key = forms.CharField(
         required=False,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 6, "autocomplete": "off"}),
         label="Private key (apiclient_key.pem)",
         help_text="Never shown again. Leave empty to keep the stored one.",
     )
