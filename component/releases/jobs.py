@@ -4,7 +4,6 @@ handler of WeChat's audit pushes (a tenant job, registered with pushes.handlers 
 import logging
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from component.releases import conf
@@ -28,8 +27,7 @@ def releases_tick() -> dict[str, int]:
     now = timezone.now()
     due = list(targets_due(now=now, limit=conf.tick_batch()).values_list("pk", flat=True))
     # Not handed out again before this job has had its chance (a lost one is handed out after this).
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    ReleaseTarget.objects.filter(free, pk__in=due).update(next_check_at=now + conf.lease())
+    ReleaseTarget.objects.filter(pk__in=due).update(handed_out_until=now + conf.lease())
     for target_id in due:
         enqueue(TARGET_JOB, target_id, platform=True)
     if due:

@@ -66,6 +66,8 @@ class ReleaseTarget(models.Model):
     attempts = models.PositiveIntegerField(default=0)  # submit_audit tries of this stage (61039 waits count)
     # When a job may look at it next (waits: 61039, 85009, 85085, audit polls); null: now.
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # The periodic job handed it to a worker until then (so the next passes do not hand it out again meanwhile).
+    handed_out_until = models.DateTimeField(null=True, blank=True)
     # Who works on it: a job takes the lease with one conditional UPDATE; a killed job's lease runs out.
     lease_owner = models.CharField(max_length=32, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)

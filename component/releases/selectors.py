@@ -16,6 +16,7 @@ def targets_due(*, now: datetime, limit: int) -> QuerySet[ReleaseTarget]:
         .exclude(waiting_for_operator)
         .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(handed_out_until__isnull=True) | Q(handed_out_until__lt=now))
         .order_by("next_check_at", "pk")[:limit]
     )
 

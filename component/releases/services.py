@@ -61,7 +61,7 @@ def release_start(
                 release=release,
                 app_id=tenant.app_id,
                 ext_json=ext_json_for(template=template, app_id=tenant.app_id, name=tenant.name),
-                next_check_at=watchdog,
+                handed_out_until=watchdog,
             )
             for tenant in tenants
         )

@@ -82,7 +82,10 @@ class Lease:
             setattr(target, name, value)
 
     def give_back(self) -> None:
-        ReleaseTarget.objects.filter(pk=self.target_id, lease_owner=self.owner).update(lease_owner="", lease_until=None)
+        """The lease, and the periodic job's hand-out that this job used, are free again."""
+        ReleaseTarget.objects.filter(pk=self.target_id, lease_owner=self.owner).update(
+            lease_owner="", lease_until=None, handed_out_until=None
+        )
 
 
 def target_advance(*, target_id: int) -> str:
