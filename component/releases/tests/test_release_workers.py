@@ -36,7 +36,7 @@ def stages(release_id: int) -> Counter[str]:
 
 def unsettled(release_id: int) -> list[tuple]:
     targets = ReleaseTarget.objects.filter(release_id=release_id).exclude(stage__in=SETTLED)
-    return list(targets.values_list("app_id", "stage", "errcode", "wechat_message", "next_check_at", "lease_until", "handed_out_until"))
+    return list(targets.values_list("app_id", "stage", "errcode", "wechat_message", "next_check_at", "lease_until"))
 
 
 def test_a_release_over_20_tenants_survives_a_kill_9_mid_commit_and_commits_each_tenant_once(
