@@ -2,6 +2,7 @@
 visits only the tenants marked as having avatars pending; then the avatar is `unchecked`, on the console's page."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -13,7 +14,8 @@ from avatars.services import avatars_pending_remark
 from avatars.tests.conftest import run_jobs, upload
 from avatars.tests.images import image_bytes
 from core.tenant_context import activate_tenant
-from tenants.jobs.periodic import periodic_jobs_registered
+from tenants.jobs import periodic
+from tenants.jobs.periodic import periodic_enqueue_due, periodic_jobs_registered
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B
@@ -99,3 +101,16 @@ def test_a_suspended_tenant_stays_marked_and_is_not_visited(logged_in, media):
     Tenant.objects.filter(app_id=TENANT_A).update(status=Tenant.Status.SUSPENDED)
     assert avatars_sweep() == {"tenants": {}}
     assert pending_due_at(app_id=TENANT_A) is not None
+
+
+def test_the_relays_periodic_pass_runs_the_sweep_as_a_platform_job(logged_in, media):
+    media.verdict("none")
+    upload(logged_in(TENANT_A, "code-alice"), image_bytes("PNG"), name="a.png")
+    run_jobs()
+    half_an_hour_passes(TENANT_A)
+    ours = {name: job for name, job in periodic._registered.items() if name.startswith("avatars-")}
+    with mock.patch.dict(periodic._registered, ours, clear=True):
+        assert sorted(periodic_enqueue_due()) == ["avatars-full-sweep", "avatars-sweep"]
+        assert periodic_enqueue_due() == []  # once per period, whichever process asks
+    run_jobs()  # the sweep (a platform job) queues the submission (a tenant job), which runs in the same burst
+    assert len(media.checks(TENANT_A)) == 2
