@@ -16,3 +16,9 @@ WECHATPAY_CERTIFICATES_REFRESH_SECONDS = env.int("WECHATPAY_CERTIFICATES_REFRESH
 WECHATPAY_KEYS_CACHE_SECONDS = env.float("WECHATPAY_KEYS_CACHE_SECONDS", default=60.0)
 # An unknown Wechatpay-Serial makes a process read the merchant again, at most once in this many seconds.
 WECHATPAY_KEYS_RELOAD_MIN_SECONDS = env.float("WECHATPAY_KEYS_RELOAD_MIN_SECONDS", default=5.0)
+# The orders' own (payments/conf.py reads them, docs/payments.md): how long an order may be paid, when a pending
+# order is asked about at WeChat, the periodic reconciliation's period and its batch per tenant.
+PAY_ORDER_EXPIRE_MINUTES = env.int("PAY_ORDER_EXPIRE_MINUTES", default=30)
+PAY_RECONCILE_AFTER_MINUTES = env.int("PAY_RECONCILE_AFTER_MINUTES", default=10)
+PAY_RECONCILE_EVERY_SECONDS = env.int("PAY_RECONCILE_EVERY_SECONDS", default=300)
+PAY_RECONCILE_BATCH = env.int("PAY_RECONCILE_BATCH", default=200)
