@@ -208,3 +208,20 @@ def test_the_admin_page_is_guarded_by_the_models_permissions(pushes_db):
         assert client.get("/admin/pushes_control/pushsettings/").status_code == 403
     finally:
         user.delete()
+
+
+def test_rotate_secrets_key_moves_the_push_secrets_under_the_new_key(pushes_db, settings):
+    from cryptography.fernet import Fernet
+
+    key = new_aes_key()
+    push_settings_set(app_id=TENANT_A, change=PushSettingsChange(token=TOKEN, aes_key=key, mode="safe"))
+    old_token = settings_row().token_encrypted
+    new_key = Fernet.generate_key().decode()
+    settings.TENANT_SECRETS_KEYS = [new_key, *settings.TENANT_SECRETS_KEYS]
+    out = StringIO()
+    call_command("rotate_secrets_key", stdout=out)
+    assert "push tokens, every tenant: 1 re-encrypted" in out.getvalue()
+    row = settings_row()
+    assert row.token_encrypted != old_token
+    assert Fernet(new_key).decrypt(row.token_encrypted.encode()).decode() == TOKEN
+    assert Fernet(new_key).decrypt(row.aes_key_encrypted.encode()).decode() == key
