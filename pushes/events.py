@@ -27,10 +27,11 @@ CONTENT_FIELDS = {
 
 def subscription_items(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """The List of a subscribe_msg_* push: at the top (JSON) or inside its wrapper (XML), object or array."""
-    wrapper = message.get(SUBSCRIPTION_WRAPPERS[kind])
-    items = (
-        message.get("List") if "List" in message else (wrapper or {}).get("List") if isinstance(wrapper, dict) else None
-    )
+    if "List" in message:
+        items = message["List"]
+    else:
+        wrapper = message.get(SUBSCRIPTION_WRAPPERS[kind])
+        items = wrapper.get("List") if isinstance(wrapper, dict) else None
     return [item for item in as_list(items) if isinstance(item, dict) and text(item, "TemplateId")]
 
 
