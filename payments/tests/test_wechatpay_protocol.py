@@ -109,8 +109,13 @@ def test_a_5xx_is_unavailable_and_an_answer_not_signed_by_wechatpay_is_not_belie
     from dataclasses import replace
 
     pay_server.control.fail_next("/v3/pay/transactions/jsapi", status=500, code="SYSTEM_ERROR")
-    with pytest.raises(PayUnavailable):
+    with pytest.raises(PayUnavailable) as busy:
         prepaid(merchant_a)
+    assert (busy.value.status, busy.value.code) == (500, "SYSTEM_ERROR")
+    pay_server.control.fail_next("/v3/pay/transactions/jsapi", status=429, code="FREQUENCY_LIMITED")
+    with pytest.raises(PayUnavailable) as limited:
+        prepaid(merchant_a)
+    assert (limited.value.status, limited.value.code) == (429, "FREQUENCY_LIMITED")
     # A's keys, but verifying with B's WeChat Pay key: A's genuine answer does not verify.
     foreign = {merchant_a.keys.public_key_id: merchant_b.keys.verify_key(merchant_b.keys.public_key_id)}
     with pytest.raises(AnswerNotVerified):

@@ -184,7 +184,16 @@ class PayClient:
         payload = _json_object(response.content)
         if verify_refusals and 400 <= status < 500 and status != 401:
             self._answer_verify(endpoint, response)
-        if status >= 500:
+        # 429 FREQUENCY_LIMITED: WeChat Pay asks us to slow down, a retry later is the answer, as for a 5xx.
+        if status >= 500 or status == 429:
+            logger.warning(
+                "WeChat Pay %s for app_id=%s mchid=%s: %s (Request-ID %s)",
+                endpoint,
+                self.keys.app_id,
+                self.keys.mchid,
+                status,
+                response.headers.get("Request-ID", "-"),
+            )
             raise PayUnavailable(
                 f"{endpoint}: HTTP {status} {payload.get('code', '')}".strip(),
                 status=status,
@@ -195,12 +204,13 @@ class PayClient:
             # A 404 is an answer (no such order or refund), the rest a refusal worth a look.
             logger.log(
                 logging.INFO if status == 404 else logging.WARNING,
-                "WeChat Pay %s for app_id=%s mchid=%s: %s %s",
+                "WeChat Pay %s for app_id=%s mchid=%s: %s %s (Request-ID %s)",
                 endpoint,
                 self.keys.app_id,
                 self.keys.mchid,
                 status,
                 code,
+                response.headers.get("Request-ID", "-"),
             )
             raise PayError(code, message, status, payload.get("detail"))
         if verify:
