@@ -32,6 +32,8 @@ DELIVERY_TIMEOUT_SECONDS = 5.0
 # A control call that waits for its deliveries waits this long at most.
 WAIT_SECONDS = 30.0
 MAX_DELIVERIES_KEPT = 10_000
+# WeChat pushes again when a push was not answered "success"; the fake waits this long between attempts.
+RETRY_INTERVAL_SECONDS = 0.05
 MODES = ("plain", "compatible", "safe")
 FORMATS = ("json", "xml")
 
@@ -111,10 +113,23 @@ def _with_defaults(target: PushTarget, message: dict[str, Any]) -> dict[str, Any
     return {"ToUserName": f"gh_{target.app_id[-12:]}", "CreateTime": int(time.time()), **message}
 
 
-def _deliver_once(part: PushPart, target: PushTarget, message: dict[str, Any], delay: float) -> None:
+def _deliver_once(part: PushPart, target: PushTarget, message: dict[str, Any], delay: float, retries: int) -> None:
+    """One push, and WeChat's retries of it while the answer is not "success" (or an empty 200)."""
     if delay:
         time.sleep(delay)
-    built = push_build(target, message)
+    for attempt in range(1 + retries):
+        outcome = _post(target, message)
+        outcome["attempt"] = attempt + 1
+        with part.lock:
+            part.deliveries.append(outcome)
+            del part.deliveries[:-MAX_DELIVERIES_KEPT]
+        if outcome["status"] == 200 and outcome["body"] in ("success", ""):
+            return
+        time.sleep(RETRY_INTERVAL_SECONDS)
+
+
+def _post(target: PushTarget, message: dict[str, Any]) -> dict[str, Any]:
+    built = push_build(target, message)  # a retry is signed anew: its own timestamp and nonce
     started = time.monotonic()
     try:
         response = requests.post(
@@ -127,23 +142,29 @@ def _deliver_once(part: PushPart, target: PushTarget, message: dict[str, Any], d
     except requests.RequestException as error:
         outcome = {"status": None, "body": "", "error": type(error).__name__}
     outcome.update(appid=target.app_id, seconds=round(time.monotonic() - started, 4))
-    with part.lock:
-        part.deliveries.append(outcome)
-        del part.deliveries[:-MAX_DELIVERIES_KEPT]
+    return outcome
 
 
 def push_deliver(
-    state: FakeState, app_id: str, message: dict[str, Any], *, copies: int = 1, delay: float = 0.0
+    state: FakeState,
+    app_id: str,
+    message: dict[str, Any],
+    *,
+    copies: int = 1,
+    delay: float = 0.0,
+    retries: int = 0,
 ) -> list[threading.Thread]:
-    """Signs, encrypts and POSTs `message` to the app's target in threads (`copies` at once: WeChat's retries).
+    """Signs, encrypts and POSTs `message` to the app's target in threads.
 
-    Returns the threads (a caller may join them); KeyError when the app has no target.
+    `copies` go at once (duplicates, as when WeChat's retry crosses a slow answer); each is retried up to
+    `retries` times while its answer is not "success". Returns the threads (a caller may join them); KeyError
+    when the app has no target.
     """
     part = push_part(state)
     target = part.targets[app_id]
     full = _with_defaults(target, message)
     threads = [
-        threading.Thread(target=_deliver_once, args=(part, target, full, delay), daemon=True, name="fake-push")
+        threading.Thread(target=_deliver_once, args=(part, target, full, delay, retries), daemon=True, name="fake-push")
         for _ in range(copies)
     ]
     for thread in threads:
@@ -173,25 +194,29 @@ def set_target(state: FakeState, request: FakeRequest) -> dict[str, Any]:
 
 
 def send_pushes(state: FakeState, request: FakeRequest) -> dict[str, Any]:
-    """{appid, message, duplicates?, delay?, wait?}: push message (1 + duplicates copies at once) to the app's target.
+    """{appid, message, duplicates?, delay?, retries?, wait?}: push message to the app's target.
 
-    wait: answer once every copy has been answered, with their outcomes (else at once, as WeChat).
+    1 + duplicates copies at once, each retried up to `retries` times while not answered "success";
+    wait: answer once every copy is done, with the outcome of each attempt (else at once, as WeChat).
     """
     body = request.body or {}
     message = body["message"]
     if not isinstance(message, dict):
         raise TypeError("message is a JSON object")
-    copies = 1 + int(body.get("duplicates", 0))
-    threads = push_deliver(state, str(body["appid"]), message, copies=copies, delay=float(body.get("delay", 0)))
+    copies, retries = 1 + int(body.get("duplicates", 0)), int(body.get("retries", 0))
+    part = push_part(state)
+    with part.lock:
+        already = len(part.deliveries)
+    delay = float(body.get("delay", 0))
+    threads = push_deliver(state, str(body["appid"]), message, copies=copies, delay=delay, retries=retries)
     if not body.get("wait"):
         return {"ok": True, "copies": copies}
     # The deliveries record their answers under the part's own lock; state.lock (held here) is not needed there.
     deadline = time.monotonic() + WAIT_SECONDS
     for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0))
-    part = push_part(state)
     with part.lock:
-        outcomes = part.deliveries[-copies:]
+        outcomes = [item for item in part.deliveries[already:] if item["appid"] == str(body["appid"])]
     return {"ok": True, "copies": copies, "outcomes": outcomes}
 
 

@@ -89,11 +89,19 @@ class FakeWeChatControl:
         self._post("push_targets", body)
 
     def push(
-        self, app_id: str, message: dict[str, Any], *, duplicates: int = 0, delay: float = 0.0, wait: bool = False
+        self,
+        app_id: str,
+        message: dict[str, Any],
+        *,
+        duplicates: int = 0,
+        delay: float = 0.0,
+        retries: int = 0,
+        wait: bool = False,
     ) -> list[dict[str, Any]]:
-        """Push `message` (plus `duplicates` copies at once, as WeChat's retries); wait: return each answer."""
-        body = {"appid": app_id, "message": message, "duplicates": duplicates, "delay": delay, "wait": wait}
-        return list(self._post("pushes", body).get("outcomes", []))
+        """Push `message` (plus `duplicates` copies at once; each retried up to `retries` times while not answered
+        "success", as WeChat does); wait: return the answer of each attempt."""
+        body = {"appid": app_id, "message": message, "duplicates": duplicates, "delay": delay, "retries": retries}
+        return list(self._post("pushes", {**body, "wait": wait}).get("outcomes", []))
 
     def push_url_check(self, app_id: str) -> bool:
         """Run WeChat's server-URL check against the app's push URL; whether it echoed back."""

@@ -27,6 +27,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.failures_left = 0  # answer this many POSTs with a 500 first
         self.lock = threading.Lock()
         receiver = self
 
@@ -41,10 +42,15 @@ class Receiver:
                 item = {"query": query, "body": self.rfile.read(length), "type": self.headers.get("Content-Type")}
                 with receiver.lock:
                     receiver.requests.append(item)
-                self._answer(b"success")
+                    failing = receiver.failures_left > 0
+                    receiver.failures_left -= 1 if failing else 0
+                if failing:
+                    self._answer(b"busy", status=500)
+                else:
+                    self._answer(b"success")
 
-            def _answer(self, data: bytes) -> None:
-                self.send_response(200)
+            def _answer(self, data: bytes, status: int = 200) -> None:
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -183,3 +189,16 @@ def test_push_build_can_sign_or_encrypt_as_someone_else():
     assert query["msg_signature"] == push_signature("other", query["timestamp"], query["nonce"], encrypted)
     other = MessageCrypto(token=TOKEN, encoding_aes_key=AES_KEY, app_id="wx00000000000000ff")
     assert json.loads(other.decrypt(encrypted)) == {"MsgType": "text"}
+
+
+def test_a_push_not_answered_success_is_pushed_again_up_to_its_retries(push_control, receiver):
+    push_control.set_push_target(APP_ID, url=receiver.url, token=TOKEN, aes_key=AES_KEY, mode="safe")
+    receiver.failures_left = 2
+    outcomes = push_control.push(APP_ID, {"MsgType": "text", "MsgId": "77"}, retries=3, wait=True)
+    assert [(outcome["attempt"], outcome["status"]) for outcome in outcomes] == [(1, 500), (2, 500), (3, 200)]
+    items = receiver.wait_for(3)
+    assert len({item["query"]["nonce"] for item in items}) == 3  # each attempt signed anew
+    assert {opened(item, data_format="json", mode="safe")["MsgId"] for item in items} == {"77"}
+    receiver.failures_left = 5
+    gave_up = push_control.push(APP_ID, {"MsgType": "text", "MsgId": "78"}, retries=1, wait=True)
+    assert [outcome["status"] for outcome in gave_up] == [500, 500]
