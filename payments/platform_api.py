@@ -16,6 +16,7 @@ from console import permissions as perms
 from console.actors import actor_from_request
 from console.models import AuditEntry
 from core.tenant_context import activate_tenant
+from payments.api import order_status_field
 from payments.audit import refund_audit
 from payments.exceptions import (
     InvalidAmount,
@@ -54,7 +55,7 @@ class PlatformOrderOutputSerializer(serializers.Serializer):
     item = serializers.CharField(source="item_code")
     description = serializers.CharField()
     amount = serializers.IntegerField(help_text="In fen.")
-    status = serializers.ChoiceField(choices=["pending", "paid", "closed", "refunding", "refunded"])
+    status = order_status_field()
     transaction_id = serializers.CharField()
     paid_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
     # The schema and docs pages need no tenant: no token check (it would need one) and open to all.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Enums named for what they are where several choice sets share a field name (`status`): drf-spectacular would
+    # name them by a hash otherwise (drf_spectacular.W001).
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "payments.models.Order.Status"},
 }
 
 # --- Admin login rate limit (django-axes) ------------------------------------------------------------------
