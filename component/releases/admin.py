@@ -30,7 +30,7 @@ class StartReleaseForm(forms.Form):
     tenants = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="AppIDs, one a line or space-separated."
     )
-    all_tenants = forms.BooleanField(required=False, label="Every active tenant")
+    all_tenants = forms.BooleanField(required=False, label="Every active tenant in open-platform mode")
     user_version = forms.CharField(max_length=64)
     user_desc = forms.CharField(max_length=255)
     ext_json = forms.CharField(

@@ -11,6 +11,7 @@ class ComponentReleasesConfig(AppConfig):
 
     def ready(self) -> None:
         from component.releases import conf
+        from pushes.handlers import register_push_handler
         from tenants.jobs.periodic import register_periodic
 
         # Waits that ended, audits due a poll, and targets whose job was lost (a killed worker).
@@ -19,9 +20,5 @@ class ComponentReleasesConfig(AppConfig):
             every_seconds=conf.tick_seconds(),
             func="component.releases.jobs.releases_tick",
         )
-        try:
-            from pushes.handlers import register_push_handler
-        except ImportError:  # the push receiver's registry is landing (helper PUSH); polling works meanwhile
-            return
         for event in ("weapp_audit_success", "weapp_audit_fail", "weapp_audit_delay"):
             register_push_handler(event, "component.releases.jobs.audit_push_received")

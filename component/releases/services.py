@@ -38,7 +38,11 @@ def release_start(
     audit_request: dict[str, Any] | None = None,
     auto_release: bool = False,
 ) -> Release:
-    """A release of one template to the given tenants (None: every active tenant), one job per tenant."""
+    """A release of one template to the given tenants, one job per tenant.
+
+    app_ids None: every active tenant in open-platform mode. Named tenants must be active; one in secret mode is
+    taken as named (WeChat itself refuses code management without an authorizer token, and the board shows it).
+    """
     template = ext_json_template_check(ext_json_template or {})
     _check_version(template_id, user_version, user_desc)
     if audit_request is not None and not isinstance(audit_request, dict):
@@ -83,7 +87,8 @@ def _check_version(template_id: int, user_version: str, user_desc: str) -> None:
 def _tenants_for(app_ids: list[str] | None) -> list[Tenant]:
     active = Tenant.objects.filter(status=Tenant.Status.ACTIVE)
     if app_ids is None:
-        tenants = list(active)
+        # Every tenant that authorized the platform: WeChat takes code management only with an authorizer token.
+        tenants = list(active.filter(auth_mode=Tenant.AuthMode.COMPONENT))
     else:
         wanted = list(dict.fromkeys(app_ids))
         tenants = list(active.filter(app_id__in=wanted))

@@ -101,14 +101,22 @@ def templates_state(state: FakeState) -> TemplatesState:
 
 
 def _component_call(state: FakeState, request: FakeRequest) -> None:
-    """The template library answers the component's token only (the open platform's own part of the fake checks
-    it when it offers `component_token_valid`; until then any token is taken, a missing one is 41001)."""
+    """The template library answers the component's token only: 40001 unknown, 42001 expired, 41001 missing.
+
+    While no test configured the fake's open platform (component.py), any token is taken: the release tests need
+    no ticket flow to list a template.
+    """
     token = request.query.get("access_token")
     if not token:
         raise FakeError(41001, "access_token missing")
-    valid = getattr(component, "component_token_valid", None)
-    if valid is not None and not valid(state, token):
+    platform = state.parts.get("component")
+    if not isinstance(platform, component.FakeComponent) or not platform.app_id:
+        return
+    expires_at = platform.component_tokens.get(token)
+    if expires_at is None:
         raise FakeError(40001, "invalid credential, access_token is invalid or not latest")
+    if expires_at <= time.time():
+        raise FakeError(42001, "access_token expired")
 
 
 def _code_app(state: FakeState, request: FakeRequest) -> tuple[FakeApp, CodeApp]:
@@ -293,6 +301,19 @@ def audit_decide(state: FakeState, app_id: str, result: str, reason: str = DEFAU
     if result not in OUTCOMES or result == "manual":
         raise ValueError(f"an audit ends in success, fail or delay, not {result!r}")
     audit.status = OUTCOMES[result]
+    if result in ("fail", "delay"):
+        audit.reason = reason
+    if result == "fail":
+        audit.screenshot = "fake-media-id-1|fake-media-id-2"
+    try:
+        push.push_deliver(state, app_id, audit_push_message(app_id, result, reason=reason))
+    except KeyError:
+        pass  # no push target for the app: its platform learns the result by polling get_auditstatus
+    return audit
+
+
+def audit_push_message(app_id: str, result: str, *, reason: str = DEFAULT_FAIL_REASON) -> dict[str, Any]:
+    """The weapp_audit_<result> event WeChat pushes to the message URL (it names no auditid)."""
     now = int(time.time())
     message: dict[str, Any] = {
         "ToUserName": f"gh_{app_id[-12:]}",
@@ -304,18 +325,10 @@ def audit_decide(state: FakeState, app_id: str, result: str, reason: str = DEFAU
     if result == "success":
         message["SuccTime"] = now
     elif result == "fail":
-        audit.reason, audit.screenshot = reason, "fake-media-id-1|fake-media-id-2"
-        message |= {"Reason": reason, "FailTime": now, "ScreenShot": audit.screenshot}
+        message |= {"Reason": reason, "FailTime": now, "ScreenShot": "fake-media-id-1|fake-media-id-2"}
     else:
-        audit.reason = reason
         message |= {"Reason": reason, "DelayTime": now}
-    deliver = getattr(push, "push_deliver", None)
-    if deliver is not None:
-        try:
-            deliver(state, app_id, message)
-        except KeyError:
-            pass  # no push target for the app: its platform learns the result by polling get_auditstatus
-    return audit
+    return message
 
 
 # --- control calls -----------------------------------------------------------------------------------------------

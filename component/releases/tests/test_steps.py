@@ -232,4 +232,3 @@ def test_a_release_names_only_active_tenants_and_checks_its_version(code, templa
     with pytest.raises(ReleaseInvalid, match="per_tenant"):
         started(template_id, [TENANT_A], ext_json_template={"per_tenant": []})
     assert not Release.objects.exists()
-

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("template_id", type=int, help="from the template library (manage.py code_templates)")
         who = parser.add_mutually_exclusive_group(required=True)
         who.add_argument("--tenants", nargs="+", metavar="APP_ID", help="these active tenants")
-        who.add_argument("--all", action="store_true", help="every active tenant")
+        who.add_argument(
+            "--all", action="store_true", help="every active tenant that authorized the platform (open-platform mode)"
+        )
         parser.add_argument("--user-version", required=True, help="the version WeChat shows (at most 64 characters)")
         parser.add_argument("--user-desc", required=True, help="the version's description")
         parser.add_argument("--ext-json-file", type=Path, help="the ext_json template (docs/template-releases.md)")

@@ -1,0 +1,91 @@
+"""The whole open-platform way of a release: a tenant authorizes the platform, the template library is read with
+the component's token, the commit goes with the tenant's authorizer token, and WeChat's audit push arrives at the
+platform's message URL (safe mode, XML, the component's keys), where its handler ends the audit."""
+
+import secrets
+import time
+from io import StringIO
+from urllib.parse import urlencode
+
+from django.core.management import call_command
+from django.test import Client
+
+from component.releases.models import ReleaseTarget, Stage
+from component.tests.conftest import (  # noqa: F401 (fixtures)
+    COMPONENT_AES_KEY,
+    COMPONENT_APP_ID,
+    COMPONENT_TOKEN,
+    authorize,
+    component,
+    local_path,
+    ticket,
+)
+from pushes.tests.conftest import run_jobs
+from tenants.models import Tenant
+from tests.helpers import TENANT_B
+from wechat.crypto import MessageCrypto, push_signature, xml_build
+from wechat.fake_server import FakeWeChatServer
+from wechat.fake_server.component import FakeComponentControl
+from wechat.fake_server.templates import TemplatesControl, audit_push_message
+
+
+def platform_push(app_id: str, message: dict) -> tuple[str, bytes]:
+    """What WeChat posts to the platform's message URL for an authorizer: encrypted with the component's keys."""
+    crypto = MessageCrypto(token=COMPONENT_TOKEN, encoding_aes_key=COMPONENT_AES_KEY, app_id=COMPONENT_APP_ID)
+    encrypted = crypto.encrypt(xml_build(message))
+    stamp, nonce = str(int(time.time())), secrets.token_hex(6)
+    query = {
+        "signature": push_signature(COMPONENT_TOKEN, stamp, nonce),
+        "timestamp": stamp,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": push_signature(COMPONENT_TOKEN, stamp, nonce, encrypted),
+    }
+    return f"/wechat/v1/push/{app_id}?{urlencode(query)}", xml_build({"ToUserName": "gh_x", "Encrypt": encrypted})
+
+
+def test_an_authorized_tenant_is_released_with_its_authorizer_token_and_the_audit_push_ends_its_audit(
+    component: FakeComponentControl,  # noqa: F811
+    ticket: str,  # noqa: F811
+    wechat: FakeWeChatServer,
+    admin_client: Client,
+    queue_name: str,
+) -> None:
+    redirect, _ = authorize(component, admin_client, app_id=TENANT_B)
+    Client().get(local_path(redirect))
+    assert Tenant.objects.get(app_id=TENANT_B).auth_mode == "component"
+    code = TemplatesControl(wechat.base_url)
+    draft_id = code.add_draft(user_version="3.1.0", user_desc="会员卡")
+
+    out = StringIO()
+    call_command("code_templates", "--add-draft", str(draft_id), stdout=out)
+    template_id = int(out.getvalue().splitlines()[-1].split("\t")[0])
+    call_command(
+        "release_template",
+        str(template_id),
+        "--tenants",
+        TENANT_B,
+        "--user-version",
+        "3.1.0",
+        "--user-desc",
+        "会员卡",
+        "--auto-release",
+        stdout=StringIO(),
+    )
+    run_jobs()
+    target = ReleaseTarget.objects.get(app_id=TENANT_B)
+    assert target.stage == Stage.AUDITING
+    counters = wechat.control.counters(TENANT_B)
+    assert counters["/wxa/commit"] == 1
+    assert "/cgi-bin/stable_token" not in counters  # the authorizer token query_auth gave, not an AppSecret's
+
+    code.decide_audit(TENANT_B, "success")  # no push target at the fake: the push is sent here, as WeChat would
+    path, body = platform_push(TENANT_B, audit_push_message(TENANT_B, "success"))
+    answer = Client().post(path, body, content_type="text/xml")
+    assert answer.status_code == 200 and answer.content == b"success", answer.content
+    run_jobs()  # the push's handler (a job of the tenant), then the release it enqueues (a platform job)
+
+    released = ReleaseTarget.objects.get(app_id=TENANT_B)
+    assert released.stage == Stage.RELEASED
+    assert code.app(TENANT_B)["release_info"]["release_version"] == "3.1.0"
+    assert "/wxa/get_auditstatus" not in wechat.control.counters(TENANT_B)  # the push said it: no poll needed
