@@ -39,8 +39,10 @@ class AuthorizerAdmin(admin.ModelAdmin):
     list_display = ["app_id", "status", "func_info", "missing_permissions", "authorized_at", "unauthorized_at"]
     list_filter = ["status"]
     search_fields = ["app_id"]
-    fields = ["app_id", "status", "func_info", "missing_permissions", "authorized_at", "unauthorized_at", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "app_id", "status", "func_info", "missing_permissions", "authorized_at", "unauthorized_at", "updated_at",
+    )  # fmt: skip
+    fields = readonly_fields
     change_list_template = "admin/component/authorizer/change_list.html"
 
     @admin.display(description="permissions not granted")

@@ -39,3 +39,21 @@ def run_callers(*, env: dict[str, str], app_id: str, callers: int, barrier: Any,
     for thread in threads:
         thread.join()
     results.put({"tokens": issued, "errors": errors})
+
+
+def die_between_answer_and_write(*, env: dict[str, str], app_id: str) -> None:
+    """Refresh the authorizer's token and be killed (SIGKILL) after WeChat answered, before the answer is stored."""
+    import signal
+
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from accounts.wechat_access import access_token_holder
+    from component import tokens
+
+    def killed(**kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    tokens.authorizer_tokens_store = killed
+    access_token_holder().get_token(app_id)

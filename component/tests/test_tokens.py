@@ -15,7 +15,7 @@ from accounts.wechat_access import access_token_holder
 from component import tokens
 from component.exceptions import ComponentTicketMissing
 from component.models import Authorizer, ComponentTicket
-from component.tests.burst import run_callers
+from component.tests.burst import die_between_answer_and_write, run_callers
 from component.tests.conftest import COMPONENT_APP_ID, COMPONENT_SETTINGS, authorize, deliver_all, local_path
 from component.tokens import component_access_token, ticket_current
 from core.redis import get_redis
@@ -209,3 +209,28 @@ def test_a_rejected_component_token_is_replaced_once(
     assert seen == [first, replacement] and replacement != first
     assert component_access_token() == replacement
     assert _calls(wechat, COMPONENT_APP_ID, COMPONENT_TOKEN) == before + 1
+
+
+@pytest.mark.slow
+def test_a_refresher_killed_9_after_wechat_rotated_the_refresh_token_loses_nothing(
+    component: FakeComponentControl, wechat: FakeWeChatServer, admin_client: Client, ticket: str, settings
+) -> None:  # noqa: ANN001
+    _authorized(component, admin_client, TENANT_C)
+    _expire_stored_token(TENANT_C)
+    held = secret_decrypt(Authorizer.objects.get(app_id=TENANT_C).refresh_token_encrypted)
+    context = multiprocessing.get_context("spawn")
+    env = subprocess_env(WECHAT_API_BASE=wechat.base_url, **COMPONENT_SETTINGS)
+    process = context.Process(target=die_between_answer_and_write, kwargs={"env": env, "app_id": TENANT_C})
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == -9
+    assert component.authorization(TENANT_C)["refresh_token"] != held  # rotated at WeChat, never stored here
+    assert Authorizer.objects.get(app_id=TENANT_C).refresh_started_at is not None
+    component.overlap_end(TENANT_C)
+    # The dead refresher's lock frees itself after its timeout; the test does not wait for it.
+    get_redis().delete(f"{settings.WECHAT_REDIS_KEY_PREFIX}:token-lock:{TENANT_C}")
+
+    token = access_token_holder().get_token(TENANT_C)
+    stored = Authorizer.objects.get(app_id=TENANT_C)
+    assert secret_decrypt(stored.refresh_token_encrypted) == component.authorization(TENANT_C)["refresh_token"]
+    assert secret_decrypt(stored.access_token_encrypted) == token and stored.refresh_started_at is None
