@@ -83,32 +83,36 @@ def order_prepay(*, order: Order) -> dict[str, str]:
     """The five fields of wx.requestPayment; a pending order's prepay_id is reused while WeChat keeps it."""
     if order.status != Order.Status.PENDING or order.expires_at <= timezone.now():
         raise OrderNotPayable()
-    app_id = require_current_tenant().app_id
-    client = PayClient(merchant_keys_for(app_id))
+    client = PayClient(merchant_keys_for(require_current_tenant().app_id))
     if not _prepay_id_valid(order):
-        try:
-            prepay_id = pay_call(
-                client.jsapi_prepay,
-                description=order.description,
-                out_trade_no=order.out_trade_no,
-                amount_total=order.amount,
-                openid=order.user.openid,
-                notify_url=notify_url(app_id=app_id, kind="transaction"),
-                time_expire=order.expires_at,
-                attach=order.attach,
-            )
-        except PayRefused as refused:
-            if refused.extra.get("wechatpay_code") == "ORDERPAID":
-                _paid_meanwhile(client, order)  # its notification is late or lost: WeChat's word now
-                raise OrderNotPayable() from refused
-            raise
-        order.prepay_id = prepay_id
-        order.prepay_expires_at = min(timezone.now() + conf.PREPAY_ID_LIFETIME, order.expires_at)
-        # Only while still pending: a notification may have paid it while we were asking.
-        Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
-            prepay_id=prepay_id, prepay_expires_at=order.prepay_expires_at, updated_at=timezone.now()
-        )
+        _prepay_id_new(client, order)
     return dict(client.request_payment_params(order.prepay_id))
+
+
+def _prepay_id_new(client: PayClient, order: Order) -> None:
+    """/v3/pay/transactions/jsapi for the order (asking again for one is idempotent at WeChat), kept on the order."""
+    try:
+        prepay_id = pay_call(
+            client.jsapi_prepay,
+            description=order.description,
+            out_trade_no=order.out_trade_no,
+            amount_total=order.amount,
+            openid=order.user.openid,
+            notify_url=notify_url(app_id=client.keys.app_id, kind="transaction"),
+            time_expire=order.expires_at,
+            attach=order.attach,
+        )
+    except PayRefused as refused:
+        if refused.extra.get("wechatpay_code") == "ORDERPAID":
+            _paid_meanwhile(client, order)  # its notification is late or lost: WeChat's word now
+            raise OrderNotPayable() from refused
+        raise
+    order.prepay_id = prepay_id
+    order.prepay_expires_at = min(timezone.now() + conf.PREPAY_ID_LIFETIME, order.expires_at)
+    # Only while still pending: a notification may have paid it while we were asking.
+    Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
+        prepay_id=prepay_id, prepay_expires_at=order.prepay_expires_at, updated_at=timezone.now()
+    )
 
 
 def _paid_meanwhile(client: PayClient, order: Order) -> None:
