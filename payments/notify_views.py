@@ -56,7 +56,7 @@ def _notification_view(handle: Handler, kind: str) -> Callable[[HttpRequest, str
             except (DatabaseError, *REDIS_UNREACHABLE) as error:
                 logger.warning("payments: %s notification not handled now: %s", kind, error)
                 return fail(503, "temporarily unable to record the notification")
-        logger.info("payments: %s notification accepted (%s)", kind, "changed" if changed else "a repeat")
+            logger.info("payments: %s notification accepted (%s)", kind, "changed" if changed else "a repeat")
         return HttpResponse(status=204)
 
     return view
