@@ -16,3 +16,10 @@ class PushesConfig(AppConfig):
         for kind, func_path in BUILTIN_HANDLERS.items():
             register_push_handler(kind, func_path)
         register_periodic(name="pushes-purge", every_seconds=3600, func="pushes.jobs.push_records_purge")
+        # The console's page beside each tenant's: its latest pushes and customer-service messages.
+        from console.registry import register_tenant_page
+        from pushes.selectors import console_page_read
+
+        register_tenant_page(
+            name="pushes", label="Pushes", template="pushes/tenant_pushes.html", read=console_page_read
+        )

@@ -1,7 +1,11 @@
 """Reads of pushes in the active tenant's database."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 
+from core.tenant_context import require_current_tenant
+from pushes.control.selectors import push_settings_get
 from pushes.models import CustomerMessage, PushRecord, SubscriptionState
 
 
@@ -36,3 +40,15 @@ def push_records_list(*, kind: str | None = None, limit: int = 100) -> list[Push
     if kind:
         records = records.filter(kind=kind)
     return list(records.order_by("-id")[:limit])
+
+
+CONSOLE_ROWS = 100
+
+
+def console_page_read() -> dict[str, Any]:
+    """The console's Pushes page of the active tenant: its settings (no secret), latest pushes and messages."""
+    return {
+        "settings": push_settings_get(app_id=require_current_tenant().app_id),
+        "records": push_records_list(limit=CONSOLE_ROWS),
+        "messages": customer_messages_list(openid=None, before_id=None, limit=CONSOLE_ROWS),
+    }

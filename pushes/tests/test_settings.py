@@ -225,3 +225,15 @@ def test_rotate_secrets_key_moves_the_push_secrets_under_the_new_key(pushes_db, 
     assert row.token_encrypted != old_token
     assert Fernet(new_key).decrypt(row.token_encrypted.encode()).decode() == TOKEN
     assert Fernet(new_key).decrypt(row.aes_key_encrypted.encode()).decode() == key
+
+
+def test_the_console_shows_a_tenants_pushes_beside_it_without_secrets(admin_client, push_tenant):
+    tenant = push_tenant(TENANT_A, data_format="xml")
+    tenant.push({"FromUserName": "o-console", "MsgType": "event", "Event": "something_new"})
+    from tenants.models import Tenant
+
+    page = admin_client.get(f"/admin/tenants/tenant/{Tenant.objects.get(app_id=TENANT_A).pk}/pushes/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "something_new" in text and "o-console" in text and "safe mode, xml" in text
+    assert tenant.token not in text and tenant.aes_key not in text
