@@ -76,7 +76,7 @@ def _push(request: HttpRequest, app_id: str, credentials: PushCredentials) -> Ht
 
 
 def _answer(credentials: PushCredentials, opened: OpenedPush) -> HttpResponse:
-    """ "success", or, when the tenant hands customer service to WeChat's tool, the transfer reply."""
+    """The answer: "success", or the transfer reply when the tenant hands customer service to WeChat's tool."""
     message = opened.message
     if not (credentials.transfer_customer_service and text(message, "MsgType") in TRANSFERABLE):
         return HttpResponse(SUCCESS, content_type="text/plain")
