@@ -178,6 +178,9 @@ def _install(c: Connection, root: str, release_dir: str, python: str) -> str:
         _run(c, f"{pip} --upgrade pip && {pip} -r {release_dir}/requirements/base.txt")
         _run(c, f"touch {venv}.complete")
     _run(c, f"ln -sfn {venv} {release_dir}/.venv && ln -sfn {root}/shared/.env {release_dir}/.env")
+    # Uploads (avatars) outlive releases: every release's var/media (MEDIA_ROOT's default) is the shared folder,
+    # which nginx serves at /media/avatars/ (deploy/nginx/miniplex.conf).
+    _run(c, f"mkdir -p {root}/shared/media {release_dir}/var && ln -sfn {root}/shared/media {release_dir}/var/media")
     return venv
 
 

@@ -72,6 +72,8 @@ def fill_nginx_site(
         ("listen 80;", f"listen 127.0.0.1:{listen_port};"),
         ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{gunicorn_port} "),
         ("/var/log/nginx/", f"{log_dir or workdir / 'logs'}/"),
+        # The releases' shared uploads folder: this stack's own MEDIA_ROOT (running_stack).
+        ("/srv/miniplex/shared/media/", f"{workdir / 'media'}/"),
     ):
         if old not in text:
             raise RuntimeError(f"deploy/nginx/miniplex.conf changed: {old!r} not found")
@@ -239,6 +241,8 @@ def running_stack(
         # This stack's own collected files (a deploy collects into its release directory): the checkout's
         # var/static may be another run's.
         "STATIC_ROOT": str(workdir / "static"),
+        # Uploads in this stack's own folder, which its nginx serves at /media/avatars/ (fill_nginx_site).
+        "MEDIA_ROOT": str(workdir / "media"),
     }
     # As `fab deploy` does before it starts a release: the manifest storage of master needs it.
     manage(env, "collectstatic", "--noinput", "-v", "0")
