@@ -90,13 +90,13 @@ def ticket_required() -> str:
     ticket = ticket_current()
     if ticket is not None:
         return ticket
-    if _push_ask_claimed():
+    if push_ask_claimed():
         logger.warning("no valid component_verify_ticket; asking WeChat to push one (api_start_push_ticket)")
         component_client().start_push_ticket()
     raise ComponentTicketMissing()
 
 
-def _push_ask_claimed() -> bool:
+def push_ask_claimed() -> bool:
     """Whether this process asks WeChat for a push now: once a minute for the fleet (Redis SET NX)."""
     key = f"{wechat_conf.get_redis_key_prefix()}:component:push-asked:{component_credentials().app_id}"
     try:

@@ -234,3 +234,17 @@ def test_a_refresher_killed_9_after_wechat_rotated_the_refresh_token_loses_nothi
     stored = Authorizer.objects.get(app_id=TENANT_C)
     assert secret_decrypt(stored.refresh_token_encrypted) == component.authorization(TENANT_C)["refresh_token"]
     assert secret_decrypt(stored.access_token_encrypted) == token and stored.refresh_started_at is None
+
+
+def test_the_watch_job_asks_for_a_push_when_tickets_stop_arriving_and_keeps_the_token_warm(
+    component: FakeComponentControl, wechat: FakeWeChatServer, ticket: str
+) -> None:
+    from component.jobs import component_watch
+
+    assert component_watch() == {"ticket": "fresh", "token": "fresh"}
+    assert _calls(wechat, COMPONENT_APP_ID, START_PUSH) == 0
+    ComponentTicket.objects.update(received_at=timezone.now() - timedelta(hours=2))
+    assert component_watch() == {"ticket": "stale", "token": "fresh"}  # the last ticket still works meanwhile
+    assert _calls(wechat, COMPONENT_APP_ID, START_PUSH) == 1
+    deliver_all(component)
+    assert component_watch()["ticket"] == "fresh"
