@@ -105,3 +105,17 @@ def test_twenty_simultaneous_copies_make_one_paid_transition_and_one_job(merchan
     assert [delivery["status"] for delivery in sent] == [204] * 20
     assert order_in(TENANT_A, order["id"]).status == "paid"
     assert jobs_named(TENANT_A, PAYMENT_SUCCEEDED_JOB) == 1
+
+
+def test_made_up_app_ids_in_the_path_spend_the_addresss_anonymous_budget(settings):
+    from tenants import cache
+
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "3/min"}
+    cache.clear_local()
+    client = Client(REMOTE_ADDR="198.51.100.70")
+    answers = [
+        client.post(f"/pay/v1/notify/wx00000000000f{index:04x}/transaction", "{}", content_type="application/json")
+        for index in range(5)
+    ]
+    assert [answer.status_code for answer in answers] == [404, 404, 404, 429, 429]
+    assert answers[-1].json()["code"] == "FAIL"
