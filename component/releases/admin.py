@@ -20,7 +20,12 @@ from component.releases import wechat_calls
 from component.releases.exceptions import ReleaseTargetNotReady
 from component.releases.models import Release, ReleaseTarget
 from component.releases.selectors import release_stage_counts
-from component.releases.services import release_start, release_target_retry, release_targets_release
+from component.releases.services import (
+    release_check_now,
+    release_start,
+    release_target_retry,
+    release_targets_release,
+)
 from core.exceptions import ApplicationError
 from wechat.exceptions import WeChatError
 
@@ -82,7 +87,7 @@ class ReleaseAdmin(admin.ModelAdmin):
         "created_at",
     ]
     inlines = [ReleaseTargetInline]
-    actions = ["release_approved"]
+    actions = ["release_approved", "check_now"]
 
     @admin.display(description="Tenants by stage")
     def stages(self, release: Release) -> str:
@@ -93,6 +98,12 @@ class ReleaseAdmin(admin.ModelAdmin):
         for release in queryset:
             app_ids = release_targets_release(release_id=release.pk)
             self.message_user(request, f"Release {release.pk}: {len(app_ids)} tenants to release.", messages.SUCCESS)
+
+    @admin.action(description="Check the waiting tenants with WeChat now", permissions=["change"])
+    def check_now(self, request: HttpRequest, queryset: QuerySet[Release]) -> None:
+        for release in queryset:
+            count = release_check_now(release_id=release.pk)
+            self.message_user(request, f"Release {release.pk}: {count} tenants checked with WeChat.", messages.SUCCESS)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The page itself is read-only; "change" here is the right to release (as on the targets).

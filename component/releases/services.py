@@ -23,6 +23,8 @@ TARGET_JOB = "component.releases.jobs.release_target_job"
 # The stages an operator may send back to a fresh submission ("retry"): the waits, and the failed audit once the
 # code or the answers to the reviewers were fixed.
 RETRYABLE_STAGES = {Stage.WAITING_PRIVACY, Stage.AUDIT_BUSY, Stage.QUOTA_EXCEEDED, Stage.AUDIT_FAILED, Stage.FAILED}
+# Stages that wait for a time, which an operator may cut short ("check now").
+CHECKABLE_STAGES = (Stage.WAITING_PRIVACY, Stage.AUDIT_BUSY, Stage.QUOTA_EXCEEDED, Stage.AUDITING, Stage.AUDIT_DELAYED)
 # Audit stages a weapp_audit_* push may end.
 AUDIT_STAGES = (Stage.SUBMITTING, Stage.AUDITING, Stage.AUDIT_DELAYED)
 
@@ -117,6 +119,17 @@ def release_targets_release(*, release_id: int, app_ids: list[str] | None = None
     return [app_id for _, app_id, _ in chosen]
 
 
+def release_check_now(*, release_id: int) -> int:
+    """Ask WeChat now about every tenant of a release that waits for a time (an audit, 61039, 85009, 85085)."""
+    waiting = ReleaseTarget.objects.filter(release_id=release_id, stage__in=CHECKABLE_STAGES)
+    ids = list(waiting.values_list("pk", flat=True))
+    with transaction.atomic():
+        ReleaseTarget.objects.filter(pk__in=ids).update(next_check_at=None, updated_at=timezone.now())
+        for target_id in ids:
+            enqueue(TARGET_JOB, target_id, platform=True)
+    return len(ids)
+
+
 def release_target_retry(*, target_id: int) -> ReleaseTarget:
     """Submit again now: after a wait (61039, 85009, 85085) or a failure the operator has dealt with."""
     target = ReleaseTarget.objects.get(pk=target_id)
@@ -134,7 +147,7 @@ def release_target_retry(*, target_id: int) -> ReleaseTarget:
 
 
 def audit_push_apply(*, app_id: str, message: dict[str, Any]) -> list[int]:
-    """A weapp_audit_success / fail / delay push for one tenant: its audit's end, recorded; returns the targets.
+    """A weapp_audit_success / fail / delay push for one tenant: its audit's end, recorded; returns the target.
 
     The push names no auditid (WeChat's pushes do not carry it): it concerns the tenant's release in audit.
     A conditional UPDATE, so a push never overwrites a stage that moved on meanwhile (a poll, a retry).
@@ -157,8 +170,10 @@ def audit_push_apply(*, app_id: str, message: dict[str, Any]) -> list[int]:
         changes = {"stage": Stage.AUDIT_DELAYED, "wechat_message": reason, "next_check_at": now + conf.audit_poll()}
     else:
         raise ValueError(f"not an audit push: {event!r}")
+    # WeChat audits one version of a mini-program at a time: the push is about the latest submission (an older
+    # target still marked in audit is settled by polling its own auditid).
     in_audit = ReleaseTarget.objects.filter(app_id=app_id, stage__in=AUDIT_STAGES, auditid__isnull=False)
-    ids = list(in_audit.values_list("pk", flat=True))
+    ids = list(in_audit.order_by("-submitted_at", "-pk").values_list("pk", flat=True)[:1])
     with transaction.atomic():
         ReleaseTarget.objects.filter(pk__in=ids, stage__in=AUDIT_STAGES).update(**changes, updated_at=now)
         if event == "weapp_audit_success":

@@ -263,6 +263,12 @@ def _audit_status_apply(target: ReleaseTarget, lease: Lease, answer: dict[str, A
 
 
 def _step_approved(target: ReleaseTarget, lease: Lease) -> None:
+    # wxa/release publishes the mini-program's latest approved audit: make sure that is still ours.
+    latest = wechat_calls.code_latest_audit(app_id=target.app_id)
+    if target.auditid is not None and int(latest.get("auditid", 0)) != target.auditid:
+        newer = f"A newer submission ({latest.get('user_version')}) replaced this version; not released."
+        lease.write(target, stage=Stage.FAILED, wechat_message=newer)
+        return
     lease.write(target, stage=Stage.RELEASING)
     _release(target, lease)
 

@@ -144,3 +144,17 @@ def test_staff_without_the_permission_cannot_start_a_release(code, template_id):
         assert Tenant.objects.filter(app_id=TENANT_A).exists()
     finally:
         user.delete()
+
+
+def test_release_check_asks_wechat_now_about_the_tenants_in_audit(code: TemplatesControl, template_id: int):
+    release_template(str(template_id), "--tenants", TENANT_A, "--user-version", "1.0.3", "--user-desc", "d")
+    target = ReleaseTarget.objects.get()
+    target_advance(target_id=target.pk)
+    code.decide_audit(TENANT_A, "fail", reason="功能不完整")
+    out = StringIO()
+    call_command("release_check", str(target.release_id), stdout=out)
+    assert "1 tenants checked" in out.getvalue()
+    # The command's job waits in the queue: run it as a worker would.
+    target_advance(target_id=target.pk)
+    failed = ReleaseTarget.objects.get()
+    assert (failed.stage, failed.wechat_message) == (Stage.AUDIT_FAILED, "功能不完整")

@@ -232,3 +232,23 @@ def test_a_release_names_only_active_tenants_and_checks_its_version(code, templa
     with pytest.raises(ReleaseInvalid, match="per_tenant"):
         started(template_id, [TENANT_A], ext_json_template={"per_tenant": []})
     assert not Release.objects.exists()
+
+
+def test_an_approved_version_replaced_by_a_newer_submission_is_not_released_in_its_place(code, template_id):
+    first = started(template_id, [TENANT_A], user_version="1.3.9")
+    advance(first, TENANT_A)
+    code.decide_audit(TENANT_A, "success")
+    due_now(first, TENANT_A)
+    assert advance(first, TENANT_A).stage == Stage.APPROVED
+    second = started(template_id, [TENANT_A], user_version="1.4.0", auto_release=True)
+    assert advance(second, TENANT_A).stage == Stage.AUDITING  # WeChat allows a new audit after an approval
+    code.decide_audit(TENANT_A, "success")
+
+    release_targets_release(release_id=first.pk)
+    stale = advance(first, TENANT_A)
+    assert stale.stage == Stage.FAILED
+    assert "1.4.0" in stale.wechat_message
+    assert code.app(TENANT_A)["release_info"] is None
+    due_now(second, TENANT_A)
+    assert advance(second, TENANT_A).stage == Stage.RELEASED
+    assert code.app(TENANT_A)["release_info"]["release_version"] == "1.4.0"
