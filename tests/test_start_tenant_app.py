@@ -8,11 +8,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from tenants.services import tenant_provision
 from tests.helpers import BASE_DIR, PYTHON, subprocess_env
-
-pytestmark = pytest.mark.slow  # it runs manage.py four times and a pytest session of its own
 
 THROWAWAY_APP_ID = "wx0000000000000d30"
 RUFF = Path(PYTHON).with_name("ruff")
@@ -53,6 +52,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
+@pytest.mark.slow  # manage.py, ruff and a pytest session of its own in the copy
 def test_the_generated_app_is_wired_in_and_its_tests_pass(tree: Path):
     env = own_environment()
     assert '"demo",' in (tree / "config" / "settings" / "tenant_apps.py").read_text()
@@ -69,6 +69,7 @@ def test_the_generated_app_is_wired_in_and_its_tests_pass(tree: Path):
     assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout, tests.stdout
 
 
+@pytest.mark.slow  # manage.py in the copy
 def test_migrate_tenants_applies_the_new_apps_migration(tree: Path, tenant_db: None):
     # A tenant of this session, provisioned by code that knows no `demo`; the copy's command migrates it.
     tenant_provision(app_id=THROWAWAY_APP_ID, name="Throwaway")
@@ -79,15 +80,21 @@ def test_migrate_tenants_applies_the_new_apps_migration(tree: Path, tenant_db: N
     assert f"{THROWAWAY_APP_ID}: up to date" in again.stdout
 
 
-def test_a_name_that_is_taken_or_not_lower_case_is_refused(tree: Path):
-    for name, why in (("demo", "conflicts"), ("accounts", "conflicts"), ("Shop", "lower case")):
-        result = subprocess.run(
-            [PYTHON, "manage.py", "start_tenant_app", name],
-            cwd=tree,
-            env=own_environment(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode != 0 and why in result.stderr, (name, result.stderr)
-    assert '"Shop"' not in (tree / "config" / "settings" / "tenant_apps.py").read_text()
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("accounts", "conflicts"),
+        ("tests", "conflicts"),
+        ("Shop", "lower-case"),
+        ("x", "lower-case"),
+        ("admin", "label"),
+    ],
+)
+def test_a_name_that_is_taken_or_not_lower_case_is_refused_before_anything_is_written(name, why):
+    before = {
+        path: path.read_text() for path in (BASE_DIR / "pyproject.toml", BASE_DIR / "config/settings/tenant_apps.py")
+    }
+    with pytest.raises(CommandError, match=why):
+        call_command("start_tenant_app", name)
+    assert not (BASE_DIR / name).exists() or name in {"accounts", "tests"}
+    assert {path: path.read_text() for path in before} == before

@@ -15,6 +15,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import CommandError
 from django.core.management.templates import TemplateCommand
 
@@ -35,9 +36,11 @@ class Command(TemplateCommand):
 
     def handle(self, *args: Any, name: str, **options: Any) -> None:  # type: ignore[override]
         if not APP_NAME_PATTERN.fullmatch(name):
-            raise CommandError(f"{name!r}: a tenant app's name is lower case: a letter, then letters, digits or _")
+            raise CommandError(f"{name!r}: an app name is 2 to 31 lower-case letters, digits or _, a letter first")
         self.app_or_project, self.a_or_an = "app", "an"
         self.validate_name(name)
+        if name in {config.label for config in apps.get_app_configs()}:
+            raise CommandError(f"{name!r} is the label of an installed app already (Django's admin, auth, ...)")
         target = BASE_DIR / name
         if target.exists():
             raise CommandError(f"{target} exists already")
