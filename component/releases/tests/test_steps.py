@@ -252,3 +252,27 @@ def test_an_approved_version_replaced_by_a_newer_submission_is_not_released_in_i
     due_now(second, TENANT_A)
     assert advance(second, TENANT_A).stage == Stage.RELEASED
     assert code.app(TENANT_A)["release_info"]["release_version"] == "1.4.0"
+
+
+def test_the_periodic_job_hands_out_due_targets_once_and_the_push_handlers_are_registered(code, template_id):
+    from component.releases.jobs import releases_tick
+    from pushes.handlers import push_handler_path
+    from tenants.jobs.periodic import periodic_jobs_registered
+    from tests.workers import jobs_queue
+
+    assert {push_handler_path(f"weapp_audit_{end}") for end in ("success", "fail", "delay")} == {
+        "component.releases.jobs.audit_push_received"
+    }
+    assert "component.releases.jobs.releases_tick" in {job.func for job in periodic_jobs_registered()}
+
+    release = started(template_id, [TENANT_A, TENANT_B])
+    advance(release, TENANT_A)
+    advance(release, TENANT_B)
+    due_now(release, TENANT_A)  # A's audit is due a poll; B's is not
+    queued = len(jobs_queue())
+    assert releases_tick() == {"enqueued": 1}
+    assert len(jobs_queue()) == queued + 1
+    assert releases_tick() == {"enqueued": 0}  # handed out already: not again while its job waits
+    assert target(release, TENANT_A).handed_out_until is not None
+    advance(release, TENANT_A)  # the job runs: the hand-out is used up
+    assert target(release, TENANT_A).handed_out_until is None
