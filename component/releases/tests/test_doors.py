@@ -158,3 +158,12 @@ def test_release_check_asks_wechat_now_about_the_tenants_in_audit(code: Template
     target_advance(target_id=target.pk)
     failed = ReleaseTarget.objects.get()
     assert (failed.stage, failed.wechat_message) == (Stage.AUDIT_FAILED, "功能不完整")
+
+
+def test_with_open_platform_mode_off_the_library_says_so_and_the_start_page_still_works(admin_client, settings):
+    settings.WECHAT_COMPONENT_APPID = ""  # no `code` fixture: the real component token is asked for
+    page = admin_client.get("/admin/component_releases/release/add/")
+    assert page.status_code == 200
+    assert b"The library could not be read" in page.content
+    with pytest.raises(CommandError, match="component_not_configured"):
+        call_command("code_templates", stdout=StringIO())

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from component.releases import wechat_calls
+from core.exceptions import ApplicationError
 from wechat.exceptions import WeChatError
 
 
@@ -28,5 +29,7 @@ class Command(BaseCommand):
             entries = wechat_calls.template_drafts_list() if options["drafts"] else wechat_calls.templates_list()
         except WeChatError as error:
             raise CommandError(f"WeChat: {error}") from None
+        except ApplicationError as error:  # open-platform mode off, or no ticket from WeChat yet
+            raise CommandError(f"{error.code}: {error.message}") from None
         for entry in entries:
             self.stdout.write(f"{entry.get(key)}\t{entry.get('user_version')}\t{entry.get('user_desc')}")
