@@ -62,7 +62,7 @@ def _notification_view(handle: Handler, kind: str) -> Callable[[HttpRequest, str
             except NotificationRefused as refused:
                 logger.warning("payments: %s notification refused (%s): %s", kind, refused.status, refused.message)
                 return fail(refused.status, refused.message)
-            except (DatabaseError, *REDIS_UNREACHABLE) as error:
+            except REDIS_UNREACHABLE + (DatabaseError,) as error:
                 logger.warning("payments: %s notification not handled now: %s", kind, error)
                 return fail(503, "temporarily unable to record the notification")
             logger.info("payments: %s notification accepted (%s)", kind, "changed" if changed else "a repeat")

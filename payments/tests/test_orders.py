@@ -87,3 +87,23 @@ def test_set_pay_item_creates_and_reprices_an_item(capsys):
         assert list(Item.objects.values_list("code", "amount", "description")) == [("vip", 2500, "会员 (促销)")]
     with activate_tenant(context_of(TENANT_B)):
         assert Item.objects.count() == 0
+
+
+def test_the_admin_payments_page_sets_and_lists_items(admin_client):
+    from tenants.models import Tenant
+
+    pk = Tenant.objects.get(app_id=TENANT_A).pk
+    form = f"/platform/v1/tenants/{TENANT_A}/items-form"
+    done = admin_client.post(form, {"code": "tea", "amount": "1200", "description": "一杯茶", "active": "on"})
+    assert (done.status_code, done["Location"]) == (302, f"/admin/tenants/tenant/{pk}/payments/")
+    assert admin_client.post(form, {"code": "bad code!", "amount": "5"}).status_code == 302  # refused, said so
+    assert admin_client.post(form, {"code": "tea", "amount": "-1"}).status_code == 302
+    with activate_tenant(context_of(TENANT_A)):
+        assert list(Item.objects.values_list("code", "amount", "description", "active")) == [
+            ("tea", 1200, "一杯茶", True)
+        ]
+    page = admin_client.get(f"/admin/tenants/tenant/{pk}/payments/").content.decode()
+    assert "一杯茶" in page and "1200" in page and "Set an item" in page
+    assert TenantClient(TENANT_A).client.post(form, {"code": "x", "amount": "1"}).status_code == 302  # to the login
+    with activate_tenant(context_of(TENANT_A)):
+        assert Item.objects.count() == 1

@@ -99,7 +99,12 @@ def test_the_periodic_job_touches_only_tenants_with_orders_pending_past_the_boun
     assert pending_tenants_due(older_than_seconds=600) == [TENANT_A]
     touched = []
     real = reconciliation.reconcile_tenant
-    monkeypatch.setattr(reconciliation, "reconcile_tenant", lambda **kw: touched.append(context()) or real(**kw))
+
+    def spying(**kwargs: object) -> reconciliation.Report:
+        touched.append(context())
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reconciliation, "reconcile_tenant", spying)
     lines = reconciliation.reconcile_due()
     assert touched == [TENANT_A]
     assert lines == [f"{TENANT_A}: 1 checked, 0 paid, 0 closed, 0 refunds settled, 1 still pending"]
