@@ -57,6 +57,7 @@ def reward_on_sale(merchant_a, orders_cleaned):  # noqa: F811
         Reward.objects.all().delete()
 
 
+@pytest.mark.slow  # a Django server on a real port and Node, about 2 s
 @pytest.mark.usefixtures("wechat")
 def test_the_client_module_against_the_real_server_under_two_tenants(reward_on_sale):
     env = {"MINIPLEX_TEST_APP_IDS": f"{TENANT_A},{TENANT_B}", "MINIPLEX_TEST_REWARD": reward_on_sale}
