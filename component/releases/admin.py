@@ -16,7 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from component.releases import wechat_calls
+from component.releases import audit, wechat_calls
+from component.releases.audit import release_audit
 from component.releases.exceptions import ReleaseTargetNotReady
 from component.releases.models import Release, ReleaseTarget
 from component.releases.selectors import release_stage_counts
@@ -26,6 +27,8 @@ from component.releases.services import (
     release_target_retry,
     release_targets_release,
 )
+from console.actors import Actor, actor_from_request
+from console.models import AuditEntry
 from core.exceptions import ApplicationError
 from wechat.exceptions import WeChatError
 
@@ -97,12 +100,14 @@ class ReleaseAdmin(admin.ModelAdmin):
     def release_approved(self, request: HttpRequest, queryset: QuerySet[Release]) -> None:
         for release in queryset:
             app_ids = release_targets_release(release_id=release.pk)
+            release_audit(actor=_actor(request), action=audit.RELEASE_APPROVED, release_id=release.pk, tenants=app_ids)
             self.message_user(request, f"Release {release.pk}: {len(app_ids)} tenants to release.", messages.SUCCESS)
 
     @admin.action(description="Check the waiting tenants with WeChat now", permissions=["change"])
     def check_now(self, request: HttpRequest, queryset: QuerySet[Release]) -> None:
         for release in queryset:
             count = release_check_now(release_id=release.pk)
+            release_audit(actor=_actor(request), action=audit.CHECK, release_id=release.pk, tenants=count)
             self.message_user(request, f"Release {release.pk}: {count} tenants checked with WeChat.", messages.SUCCESS)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -132,7 +137,17 @@ class ReleaseAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"Release {release.pk} started for {release.targets.count()} tenants.")
+                count = release.targets.count()
+                release_audit(
+                    actor=_actor(request),
+                    action=audit.START,
+                    release_id=release.pk,
+                    template_id=release.template_id,
+                    user_version=release.user_version,
+                    tenants=count,
+                    auto_release=release.auto_release,
+                )
+                self.message_user(request, f"Release {release.pk} started for {count} tenants.")
                 return HttpResponseRedirect(reverse("admin:component_releases_release_change", args=[release.pk]))
         templates, library_error = _library()
         context = {
@@ -144,6 +159,10 @@ class ReleaseAdmin(admin.ModelAdmin):
             "library_error": library_error,
         }
         return TemplateResponse(request, "admin/component_releases/release/start.html", context)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return actor_from_request(request, door=AuditEntry.Door.ADMIN)
 
 
 def _library() -> tuple[list[dict[str, Any]], str]:
@@ -177,6 +196,7 @@ class ReleaseTargetAdmin(admin.ModelAdmin):
         for release_id in set(queryset.values_list("release_id", flat=True)):
             app_ids = list(queryset.filter(release_id=release_id).values_list("app_id", flat=True))
             released = release_targets_release(release_id=release_id, app_ids=app_ids)
+            release_audit(actor=_actor(request), action=audit.RELEASE_APPROVED, release_id=release_id, tenants=released)
             self.message_user(request, f"Release {release_id}: {len(released)} tenants to release.", messages.SUCCESS)
 
     @admin.action(description="Submit the selected tenants for audit again", permissions=["change"])
@@ -187,4 +207,7 @@ class ReleaseTargetAdmin(admin.ModelAdmin):
             except ReleaseTargetNotReady as error:
                 self.message_user(request, error.message, messages.WARNING)
             else:
+                release_audit(
+                    actor=_actor(request), action=audit.RETRY, release_id=target.release_id, app_id=target.app_id
+                )
                 self.message_user(request, f"{target.app_id}: submitted again.", messages.SUCCESS)

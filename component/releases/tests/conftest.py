@@ -6,8 +6,9 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-from component.releases import wechat_calls
+from component.releases import audit, wechat_calls
 from component.releases.models import Release
+from console.models import AuditEntry
 from tenants.models import Tenant
 from tenants.secrets import secret_encrypt
 from tests.helpers import session_secret
@@ -22,6 +23,7 @@ def _releases_cleaned(django_db_setup: None, django_db_blocker) -> Iterator[None
     yield
     with django_db_blocker.unblock():
         Release.objects.all().delete()
+        AuditEntry.objects.filter(action__in=audit.ACTIONS).delete()
 
 
 @pytest.fixture

@@ -167,3 +167,21 @@ def test_with_open_platform_mode_off_the_library_says_so_and_the_start_page_stil
     assert b"The library could not be read" in page.content
     with pytest.raises(CommandError, match="component_not_configured"):
         call_command("code_templates", stdout=StringIO())
+
+
+def test_starting_releasing_and_retrying_are_in_the_audit_trail(code, template_id, admin_client):
+    from console.models import AuditEntry
+
+    release_template(str(template_id), "--tenants", TENANT_A, "--user-version", "1.0.4", "--user-desc", "d")
+    release = Release.objects.get()
+    started = AuditEntry.objects.get(action="template_release")
+    assert (started.door, started.app_id) == ("command", "")
+    assert started.details | {"host": None} == {
+        "host": None, "release": release.pk, "template_id": template_id, "user_version": "1.0.4", "tenants": 1,
+        "auto_release": False,
+    }  # fmt: skip
+    admin_client.post(
+        "/admin/component_releases/release/", {"action": "release_approved", "_selected_action": [release.pk]}
+    )
+    go = AuditEntry.objects.get(action="template_release_go")
+    assert (go.actor, go.door, go.details["tenants"]) == ("platform-admin", "admin", [TENANT_A])

@@ -8,7 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from component.releases import audit
+from component.releases.audit import release_audit
 from component.releases.services import release_targets_release
+from console.actors import actor_from_command
 from core.commands import run_service
 
 
@@ -21,4 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         app_ids = run_service(release_targets_release, release_id=options["release_id"], app_ids=options["tenants"])
+        release_audit(
+            actor=actor_from_command(), action=audit.RELEASE_APPROVED, release_id=options["release_id"], tenants=app_ids
+        )
         self.stdout.write(f"release {options['release_id']}: {len(app_ids)} tenants to release")

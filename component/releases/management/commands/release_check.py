@@ -5,7 +5,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from component.releases import audit
+from component.releases.audit import release_audit
 from component.releases.services import release_check_now
+from console.actors import actor_from_command
 from core.commands import run_service
 
 
@@ -17,4 +20,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = run_service(release_check_now, release_id=options["release_id"])
+        release_audit(actor=actor_from_command(), action=audit.CHECK, release_id=options["release_id"], tenants=count)
         self.stdout.write(f"release {options['release_id']}: {count} tenants checked with WeChat")

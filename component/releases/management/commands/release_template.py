@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from component.releases import audit
+from component.releases.audit import release_audit
 from component.releases.services import release_start
 from console.actors import actor_from_command
 from core.commands import run_service
@@ -35,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--auto-release", action="store_true", help="release each tenant once its audit passes")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        actor = actor_from_command()
         release = run_service(
             release_start,
             template_id=options["template_id"],
@@ -44,9 +47,18 @@ class Command(BaseCommand):
             ext_json_template=_json_file(options["ext_json_file"]),
             audit_request=_json_file(options["audit_json_file"]),
             auto_release=options["auto_release"],
-            started_by=f"{actor_from_command().username} (command)",
+            started_by=f"{actor.username} (command)",
         )
         count = release.targets.count()
+        release_audit(
+            actor=actor,
+            action=audit.START,
+            release_id=release.pk,
+            template_id=release.template_id,
+            user_version=release.user_version,
+            tenants=count,
+            auto_release=release.auto_release,
+        )
         self.stdout.write(f"release {release.pk}: template {release.template_id} as {release.user_version}")
         self.stdout.write(f"{count} tenants queued; follow it with: manage.py release_status {release.pk}")
 
