@@ -43,8 +43,10 @@ def avatar_upload(*, user: MiniProgramUser, data: bytes) -> Avatar:
         avatar_file_name(app_id=tenant.app_id, extension=clean.extension), ContentFile(clean.content)
     )
     due_at = _check_due_from(timezone.now())
+    committed: list[bool] = []  # set by the first commit hook: from then on the file is the record's
     try:
         with transaction.atomic(using=tenant.db_alias):
+            transaction.on_commit(lambda: committed.append(True), using=tenant.db_alias)
             replaced = _replace_waiting(user=user)
             avatar = Avatar.objects.create(
                 user=user,
@@ -60,7 +62,8 @@ def avatar_upload(*, user: MiniProgramUser, data: bytes) -> Avatar:
             transaction.on_commit(lambda: _files_delete(replaced), using=tenant.db_alias)
             transaction.on_commit(lambda: pending_mark(app_id=tenant.app_id, due_at=due_at), using=tenant.db_alias)
     except BaseException:
-        storage.delete(file_name)  # the record never committed: its file goes too
+        if not committed:
+            storage.delete(file_name)  # the record never committed: its file goes too
         raise
     return avatar
 

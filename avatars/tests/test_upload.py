@@ -1,8 +1,10 @@
 """POST /api/v1/me/avatar: what may be an avatar, read from the bytes; what is refused stores nothing."""
 
 import io
+from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from PIL import Image
 
 from api.tests.conftest import TenantClient
@@ -152,3 +154,18 @@ def test_uploads_past_the_users_own_rate_are_429_and_store_nothing(alice, media_
     response = upload(alice, image_bytes("PNG"), name="a.png")
     assert (response.status_code, response.json()["error"]["code"]) == (429, "throttled")
     assert len(stored_files(media_root)) == 1  # the second replaced the first; the third never arrived
+
+
+def test_a_database_failure_while_recording_leaves_no_file(alice, media_root):
+    with mock.patch("avatars.services.Avatar.objects.create", side_effect=OperationalError("gone")):
+        response = upload(alice, image_bytes("PNG"), name="a.png")
+    assert response.status_code == 503
+    assert stored_files(media_root) == []
+
+
+def test_a_failure_after_the_commit_keeps_the_committed_avatars_file(alice, media_root):
+    with mock.patch("avatars.services.pending_mark", side_effect=RuntimeError("after the commit")):
+        with pytest.raises(RuntimeError):
+            upload(alice, image_bytes("PNG"), name="a.png")
+    [avatar] = avatars_of_tenant(TENANT_A)
+    assert stored_files(media_root) == [avatar.file_name]
