@@ -5,17 +5,19 @@ the fleet's one holder (accounts.wechat_access): its authorizer token in compone
 secret mode. The template library belongs to the platform and goes with the component_access_token.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from accounts.wechat_access import access_token_holder
+from component.tokens import component_call
 from wechat import WeChatClient
 
+T = TypeVar("T")
 
-def component_token() -> str:
-    """The platform's component_access_token, from the open platform's one refresher (component.tokens)."""
-    from component.tokens import component_access_token
 
-    return component_access_token()
+def with_component_token(fn: Callable[[str], T]) -> T:
+    """fn(component_access_token), from the open platform's one refresher; a stale token is replaced once."""
+    return component_call(fn)
 
 
 def tenant_call(app_id: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -34,7 +36,11 @@ def platform_call(
 ) -> dict[str, Any]:
     """One call of the platform itself (the template library), with the component's token."""
     client = WeChatClient("component", "")
-    return client.call(method, path, params={**(params or {}), "access_token": component_token()}, body=body)
+
+    def call(token: str) -> dict[str, Any]:
+        return client.call(method, path, params={**(params or {}), "access_token": token}, body=body)
+
+    return with_component_token(call)
 
 
 # --- the template library --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def _releases_cleaned(django_db_setup: None, django_db_blocker) -> Iterator[None
 @pytest.fixture
 def code(wechat: FakeWeChatServer, monkeypatch: pytest.MonkeyPatch, queue_name: str) -> TemplatesControl:
     """The fake's code management, and this process's component token for its template library."""
-    monkeypatch.setattr(wechat_calls, "component_token", lambda: COMPONENT_TOKEN)
+    monkeypatch.setattr(wechat_calls, "with_component_token", lambda fn: fn(COMPONENT_TOKEN))
     return TemplatesControl(wechat.base_url)
 
 
