@@ -22,6 +22,7 @@ from payments.wechatpay import MerchantKeys, NotificationRefused, notification_o
 logger = logging.getLogger(__name__)
 
 TRANSACTION_SUCCESS = "TRANSACTION.SUCCESS"
+ORDER_CURRENCY = "CNY"
 REFUND_EVENTS = {"REFUND.SUCCESS": Refund.Status.SUCCESS, "REFUND.ABNORMAL": Refund.Status.ABNORMAL}
 REFUND_EVENTS["REFUND.CLOSED"] = Refund.Status.CLOSED
 
@@ -32,6 +33,9 @@ def transaction_notification_handle(*, keys: MerchantKeys, headers: Mapping[str,
     _check_merchant(keys, resource, needs_appid=True)
     order = _order_of(resource)
     _check_amount(order.amount, _amount_field(resource, "total"), "the order's")
+    # Orders are in fen of CNY, as the prepay asked; the same number in another currency is not the price.
+    if _amount_field(resource, "currency") != ORDER_CURRENCY:
+        raise NotificationRefused(400, f"the currency is not the order's ({ORDER_CURRENCY})")
     if resource.get("event_type") != TRANSACTION_SUCCESS or resource.get("trade_state") != "SUCCESS":
         raise NotificationRefused(400, f"not a successful payment ({resource.get('event_type')!r})")
     return order_mark_paid(

@@ -89,7 +89,7 @@ def pay(state: FakePayState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]
 
 def notification(state: FakePayState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """A TRANSACTION.SUCCESS notification built, not sent, and the state left as it is; fields may be overridden
-    (appid, mchid, amount, out_trade_no) and the notification spoilt (tamper, signtest, timestamp_offset)."""
+    (appid, mchid, amount, currency, out_trade_no) and the notification spoilt (tamper, signtest, timestamp_offset)."""
     order = _order(state, body, must_exist=False)
     mchid = order.mchid if order else body.get("mchid", "")
     merchant = _merchant(state, mchid)
@@ -104,6 +104,8 @@ def notification(state: FakePayState, body: dict[str, Any]) -> tuple[int, dict[s
             resource[name] = body[f"resource_{name}"]
     if body.get("amount") is not None:
         resource["amount"] = {**resource["amount"], "total": int(body["amount"]), "payer_total": int(body["amount"])}
+    if body.get("currency"):
+        resource["amount"] = {**resource["amount"], "currency": body["currency"], "payer_currency": body["currency"]}
     built = notification_build(
         merchant,
         event_type="TRANSACTION.SUCCESS",

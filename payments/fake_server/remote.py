@@ -74,13 +74,14 @@ class FakePayControl:
         mchid: str | None = None,
         serial: str | None = None,
         amount: int | None = None,
+        currency: str | None = None,
         resource_appid: str | None = None,
         resource_mchid: str | None = None,
         appid: str | None = None,
     ) -> dict[str, Any]:
         """A TRANSACTION.SUCCESS notification ({"headers", "body", "resource"}), not sent; the fake's state stays.
 
-        tamper: "signature" | "timestamp" | "ciphertext" | "body"; amount / resource_appid / resource_mchid:
+        tamper: "signature" | "timestamp" | "ciphertext" | "body"; amount / currency / resource_appid / resource_mchid:
         what the resource says instead of the order's; an order the fake does not know needs mchid (and appid).
         """
         body = {
@@ -91,6 +92,7 @@ class FakePayControl:
             "mchid": mchid,
             "serial": serial,
             "amount": amount,
+            "currency": currency,
             "resource_appid": resource_appid,
             "resource_mchid": resource_mchid,
             "appid": appid,

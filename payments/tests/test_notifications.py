@@ -56,6 +56,7 @@ def test_a_suspended_tenants_notification_waits_for_it_503(merchant_a, pay_serve
         ({"resource_appid": "wx00000000000000ff"}, 400, "appid"),
         ({"resource_mchid": "1999999999"}, 400, "mchid"),
         ({"amount": 1}, 400, "amount"),
+        ({"currency": "USD"}, 400, "currency"),
     ],
 )
 def test_each_refusal_of_a_notification_changes_nothing(merchant_a, pay_server, spoilt, status, words):
