@@ -7,6 +7,7 @@
 """
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,11 @@ from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 
 logger = logging.getLogger(__name__)
+
+
+# A push for a trace_id we do not know is retried this long after WeChat sent it (the submission's commit may be
+# a moment behind WeChat's answer); later, it is acknowledged and dropped.
+UNKNOWN_TRACE_GRACE_SECONDS = 120
 
 
 class CheckNotRecordedYet(Exception):
@@ -61,6 +67,10 @@ def media_check_pushed(message: Mapping[str, Any]) -> dict[str, Any]:
     trace_id = str(message.get("trace_id") or "")
     check = AvatarCheck.objects.filter(trace_id=trace_id).first() if trace_id else None
     if check is None:
+        if _seconds_since_sent(message) > UNKNOWN_TRACE_GRACE_SECONDS:
+            # Not a race with the submission's commit: a check of a user deleted since, say. Nothing to do.
+            logger.info("avatars: a media check push names trace_id %r, which no avatar has", trace_id)
+            return {"applied": False, "reason": "trace_id"}
         raise CheckNotRecordedYet(f"no avatar check has trace_id {trace_id!r}")
     if _errcode(message) != 0:
         avatar_check_failed(check=check)
@@ -70,6 +80,14 @@ def media_check_pushed(message: Mapping[str, Any]) -> dict[str, Any]:
     label = str(result.get("label", "")) if isinstance(result, Mapping) else ""
     avatar = avatar_verdict_apply(check=check, suggest=suggest, label=label)
     return {"applied": True, "avatar_id": avatar.pk, "status": avatar.status, "suggest": suggest}
+
+
+def _seconds_since_sent(message: Mapping[str, Any]) -> float:
+    # CreateTime is WeChat's unix time of the push (a number in JSON, a string in XML); missing counts as now.
+    try:
+        return time.time() - float(message.get("CreateTime") or time.time())
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _errcode(message: Mapping[str, Any]) -> int:

@@ -146,8 +146,11 @@ def test_a_verdict_never_reaches_another_tenants_avatars(logged_in, media, media
     # Tenant A's answer handed to tenant B (a misrouted push): B has no such check, and A's appid is not B's.
     with in_tenant(TENANT_B):
         assert media_check_pushed(message) == {"applied": False, "reason": "appid"}
-        with pytest.raises(CheckNotRecordedYet):
+        with pytest.raises(CheckNotRecordedYet):  # retried for a while: our own submission may not be committed
             media_check_pushed({**message, "appid": TENANT_B})
+        # Minutes after WeChat sent it, an unknown trace_id is acknowledged and dropped, not retried for ever.
+        old = {**message, "appid": TENANT_B, "CreateTime": str(int(message["CreateTime"]) - 600)}
+        assert media_check_pushed(old) == {"applied": False, "reason": "trace_id"}
         assert Avatar.objects.count() == 0
     assert me(alice_b)["avatar_state"] == ""
     assert me(alice_b)["avatar_url"] == ""
