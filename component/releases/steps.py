@@ -24,8 +24,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from component.permissions import authorizer_permission_require
 from component.releases import conf, wechat_calls
 from component.releases.models import FINAL_STAGES, ReleaseTarget, Stage
+from core.exceptions import ApplicationError
+from tenants.exceptions import TenantSuspended
+from tenants.models import Tenant
+from tenants.selectors import tenant_get
 from wechat.exceptions import WeChatError
 
 logger = logging.getLogger(__name__)
@@ -99,10 +104,24 @@ def target_advance(*, target_id: int) -> str:
             step = _next_step(target)
             if step is None:
                 break
-            step(target, lease)
+            try:
+                _tenant_check(target)
+                step(target, lease)
+            except ApplicationError as error:
+                # Ours, not WeChat's: the tenant suspended or gone, its owner's permissions, the platform's set-up.
+                lease.write(target, stage=Stage.FAILED, errcode=None, wechat_message=f"{error.code}: {error.message}")
         return str(target.stage)
     finally:
         lease.give_back()
+
+
+def _tenant_check(target: ReleaseTarget) -> None:
+    """A release goes on only for an active tenant whose owner granted code management (permission set 18)."""
+    tenant = tenant_get(app_id=target.app_id)
+    if tenant.status != Tenant.Status.ACTIVE:
+        raise TenantSuspended(f"The tenant {target.app_id} is {tenant.status}; retry once it is active again.")
+    if target.stage == Stage.PENDING:
+        authorizer_permission_require(app_id=target.app_id, feature="code_release")
 
 
 def _next_step(target: ReleaseTarget) -> Step | None:

@@ -89,3 +89,28 @@ def test_an_authorized_tenant_is_released_with_its_authorizer_token_and_the_audi
     assert released.stage == Stage.RELEASED
     assert code.app(TENANT_B)["release_info"]["release_version"] == "3.1.0"
     assert "/wxa/get_auditstatus" not in wechat.control.counters(TENANT_B)  # the push said it: no poll needed
+
+
+def test_a_tenant_whose_owner_did_not_grant_code_management_is_refused_before_any_commit(
+    component: FakeComponentControl,  # noqa: F811
+    ticket: str,  # noqa: F811
+    wechat: FakeWeChatServer,
+    admin_client: Client,
+    queue_name: str,
+) -> None:
+    from component.releases.services import release_start
+
+    redirect, _ = authorize(component, admin_client, app_id=TENANT_B, func_info=[17, 19])  # no 18
+    Client().get(local_path(redirect))
+    code = TemplatesControl(wechat.base_url)
+    code.add_draft(user_version="3.2.0", user_desc="d")
+    template_id = 1
+    call_command("code_templates", "--add-draft", "1", stdout=StringIO())
+    release = release_start(
+        template_id=template_id, app_ids=[TENANT_B], user_version="3.2.0", user_desc="d", started_by="test"
+    )
+    run_jobs()
+    target = ReleaseTarget.objects.get(release=release)
+    assert target.stage == Stage.FAILED
+    assert target.wechat_message.startswith("component_permission_missing:") and "18" in target.wechat_message
+    assert "/wxa/commit" not in wechat.control.counters(TENANT_B)

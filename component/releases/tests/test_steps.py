@@ -276,3 +276,18 @@ def test_the_periodic_job_hands_out_due_targets_once_and_the_push_handlers_are_r
     assert target(release, TENANT_A).handed_out_until is not None
     advance(release, TENANT_A)  # the job runs: the hand-out is used up
     assert target(release, TENANT_A).handed_out_until is None
+
+
+def test_a_suspended_tenant_is_not_committed_and_a_retry_goes_on_once_it_is_active(code, template_id):
+    from tenants.models import Tenant
+
+    release = started(template_id, [TENANT_A])
+    Tenant.objects.filter(app_id=TENANT_A).update(status=Tenant.Status.SUSPENDED)
+    failed = advance(release, TENANT_A)
+    assert (failed.stage, failed.errcode) == (Stage.FAILED, None)
+    assert failed.wechat_message.startswith("tenant_suspended:")
+    assert code.app(TENANT_A)["commits"] == []
+
+    Tenant.objects.filter(app_id=TENANT_A).update(status=Tenant.Status.ACTIVE)
+    assert release_target_retry(target_id=failed.pk).stage == Stage.PENDING  # never committed: from the start
+    assert advance(release, TENANT_A).stage == Stage.AUDITING
