@@ -14,6 +14,7 @@ from tenants.services import tenant_provision
 from tests.helpers import BASE_DIR, PYTHON, subprocess_env
 
 THROWAWAY_APP_ID = "wx0000000000000d30"
+RUN = os.environ.get("MINIPLEX_TEST_RUN", "")
 RUFF = Path(PYTHON).with_name("ruff")
 
 
@@ -36,12 +37,15 @@ def run(tree: Path, *argv: str, env: dict[str, str], timeout: int = 120) -> subp
     return result
 
 
+# What the copy's processes keep of this one's environment: not the settings, since the test settings wrote their
+# defaults into os.environ (config.env.set_defaults), and this session's control database name among them.
+KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+
 def own_environment() -> dict[str, str]:
-    """The copy's own test run: databases and keys apart from this session's."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.test", MINIPLEX_TEST_RUN=f"{env.get('MINIPLEX_TEST_RUN', '')}gen"
-    )
+    """The copy's own test run: databases and keys of their own, apart from this session's."""
+    env = {key: value for key, value in os.environ.items() if key in KEPT_VARIABLES or key.startswith("MYSQL_ADMIN_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", MINIPLEX_TEST_RUN=f"{RUN}gen")
     return env
 
 
