@@ -102,3 +102,35 @@ def test_a_name_that_is_taken_or_not_lower_case_is_refused_before_anything_is_wr
         call_command("start_tenant_app", name)
     assert not (BASE_DIR / name).exists() or name in {"accounts", "tests"}
     assert {path: path.read_text() for path in before} == before
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("LOCAL_TENANT_APPS: list[str] = []\n", 'LOCAL_TENANT_APPS = [\n    "shop",\n]\n'),
+        (
+            '"""Doc."""\n\nLOCAL_TENANT_APPS = [\n    "checkin",  # the example\n]\n# after\n',
+            '"""Doc."""\n\nLOCAL_TENANT_APPS = [\n    "checkin",  # the example\n    "shop",\n]\n# after\n',
+        ),
+        ('LOCAL_TENANT_APPS = ["a", "shop"]\n', 'LOCAL_TENANT_APPS = ["a", "shop"]\n'),
+    ],
+)
+def test_the_new_app_is_added_to_tenant_apps_py_and_the_rest_kept(tmp_path, monkeypatch, before, after):
+    from tenants.management.commands import start_tenant_app
+
+    target = tmp_path / "tenant_apps.py"
+    target.write_text(before)
+    monkeypatch.setattr(start_tenant_app, "TENANT_APPS_FILE", target)
+    start_tenant_app.tenant_apps_add("shop")
+    assert target.read_text() == after
+
+
+def test_the_new_app_is_added_to_a_toml_list_on_one_line_or_several():
+    from tenants.management.commands.start_tenant_app import toml_list_append
+
+    text = 'testpaths = ["core", "tests"]\nfiles = ["a",\n         "b"]\n'
+    added = toml_list_append(toml_list_append(text, key="testpaths", value="shop"), key="files", value="shop")
+    assert added == 'testpaths = ["core", "tests", "shop"]\nfiles = ["a",\n         "b", "shop"]\n'
+    assert toml_list_append(added, key="files", value="shop") == added
+    with pytest.raises(CommandError, match="no `markers"):
+        toml_list_append(text, key="markers", value="shop")

@@ -94,15 +94,22 @@ def tenant_apps_list(source: str) -> tuple[list[str], ast.stmt]:
 
 
 def tenant_apps_add(name: str) -> None:
-    """Rewrites the LOCAL_TENANT_APPS statement of tenant_apps.py with `name` at its end; the rest stays as it is."""
+    """Adds `name` at the end of tenant_apps.py's LOCAL_TENANT_APPS; the rest of the file stays as it is.
+
+    A list written one name a line (as this command writes it) gets one more line before its `]`, so the comments
+    beside the names stay; any other form of the statement is written anew, one name a line.
+    """
     source = TENANT_APPS_FILE.read_text(encoding="utf-8")
     names, statement = tenant_apps_list(source)
     if name in names:
         return
     lines = source.splitlines(keepends=True)
-    items = "".join(f'    "{item}",\n' for item in [*names, name])
     end = statement.end_lineno or statement.lineno  # ast.parse always sets end_lineno; typed Optional
-    new = [*lines[: statement.lineno - 1], f"LOCAL_TENANT_APPS = [\n{items}]\n", *lines[end:]]
+    if end > statement.lineno and lines[end - 1].strip() == "]":
+        new = [*lines[: end - 1], f'    "{name}",\n', *lines[end - 1 :]]
+    else:
+        items = "".join(f'    "{item}",\n' for item in [*names, name])
+        new = [*lines[: statement.lineno - 1], f"LOCAL_TENANT_APPS = [\n{items}]\n", *lines[end:]]
     TENANT_APPS_FILE.write_text("".join(new), encoding="utf-8")
 
 
