@@ -86,10 +86,15 @@ class Lease:
         for name, value in fields.items():
             setattr(target, name, value)
 
-    def give_back(self) -> None:
-        """The lease, and the periodic job's hand-out that this job used, are free again."""
+    def give_back(self, *, retrying: bool = False) -> None:
+        """The lease, and the periodic job's hand-out that this job used, are free again.
+
+        retrying: the job raised a temporary error and rq will run it again; the periodic job leaves the target
+        to that retry for a lease's time rather than start a second chain of attempts beside it.
+        """
+        handed_out_until = timezone.now() + conf.lease() if retrying else None
         ReleaseTarget.objects.filter(pk=self.target_id, lease_owner=self.owner).update(
-            lease_owner="", lease_until=None, handed_out_until=None
+            lease_owner="", lease_until=None, handed_out_until=handed_out_until
         )
 
 
@@ -98,6 +103,7 @@ def target_advance(*, target_id: int) -> str:
     lease = Lease(target_id)
     if not lease.take():
         return "busy"
+    retrying = False
     try:
         target = ReleaseTarget.objects.select_related("release").get(pk=target_id)
         for _ in range(MAX_STEPS_PER_JOB):
@@ -111,8 +117,11 @@ def target_advance(*, target_id: int) -> str:
                 # Ours, not WeChat's: the tenant suspended or gone, its owner's permissions, the platform's set-up.
                 lease.write(target, stage=Stage.FAILED, errcode=None, wechat_message=f"{error.code}: {error.message}")
         return str(target.stage)
+    except WeChatError:
+        retrying = True  # temporary (the others became stages): the job's retries go on from the recorded stage
+        raise
     finally:
-        lease.give_back()
+        lease.give_back(retrying=retrying)
 
 
 def _tenant_check(target: ReleaseTarget) -> None:

@@ -291,3 +291,17 @@ def test_a_suspended_tenant_is_not_committed_and_a_retry_goes_on_once_it_is_acti
     Tenant.objects.filter(app_id=TENANT_A).update(status=Tenant.Status.ACTIVE)
     assert release_target_retry(target_id=failed.pk).stage == Stage.PENDING  # never committed: from the start
     assert advance(release, TENANT_A).stage == Stage.AUDITING
+
+
+def test_wechat_busy_is_raised_for_the_jobs_retry_and_the_stage_is_the_resume_point(code, template_id, wechat):
+    from wechat.exceptions import WeChatBusy
+
+    release = started(template_id, [TENANT_A])
+    wechat.control.fail_next("/wxa/commit", errcode=-1, app_id=TENANT_A)
+    with pytest.raises(WeChatBusy):
+        target_advance(target_id=target(release, TENANT_A).pk)
+    waiting = target(release, TENANT_A)
+    assert (waiting.stage, waiting.lease_until) == (Stage.COMMITTING, None)
+    assert waiting.handed_out_until is not None  # left to the job's own retry, not handed out beside it
+    assert advance(release, TENANT_A).stage == Stage.AUDITING  # the retry: version info, then the commit
+    assert len(code.app(TENANT_A)["commits"]) == 1
