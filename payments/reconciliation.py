@@ -79,6 +79,11 @@ def _default_bound() -> timedelta:
 
 
 def _reconcile_order(client: PayClient, keys: MerchantKeys, order: Order, report: Report) -> None:
+    if not order.prepay_id:
+        # Never prepaid: nobody could pay it and WeChat has nothing to say; it is closed here once it expires.
+        if order.expires_at <= timezone.now():
+            _close(client, order, answered={}, report=report)
+        return
     try:
         answer = pay_call(client.query_by_out_trade_no, order.out_trade_no)
     except PayRefused as error:

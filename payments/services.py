@@ -55,9 +55,27 @@ def order_create(
 
 
 def order_create_for_item(*, user: MiniProgramUser, item_code: str) -> Order:
+    """The user's order for one item of the price list: their pending one for it while it can be paid, else a new one.
+
+    Reusing it keeps a client that asks again (a retry, a loop, a fuzzer) from piling up pending orders, each of
+    which reconciliation would look after until it expires.
+    """
     item = Item.objects.filter(code=item_code, active=True).first()
     if item is None:
         raise ItemNotFound()
+    pending = (
+        Order.objects.filter(
+            user=user,
+            item_code=item.code,
+            amount=item.amount,
+            status=Order.Status.PENDING,
+            expires_at__gt=timezone.now() + timedelta(minutes=1),
+        )
+        .order_by("-id")
+        .first()
+    )
+    if pending is not None:
+        return pending
     return order_create(user=user, amount=item.amount, description=item.description, item_code=item.code)
 
 

@@ -34,11 +34,25 @@ def test_an_order_for_an_item_has_the_items_price_whatever_the_client_sends():
 
 
 def test_out_trade_numbers_are_unique_and_unguessable():
-    item_in(TENANT_A)
     alice = logged_in(TENANT_A)
-    numbers = {alice.post("/api/v1/pay/orders", {"item": "coffee"}).json()["out_trade_no"] for _ in range(5)}
+    openid = alice.get("/api/v1/me").json()["openid"]
+    with activate_tenant(context_of(TENANT_A)):
+        user = MiniProgramUser.objects.get(openid=openid)
+        numbers = {order_create(user=user, amount=100, description="x").out_trade_no for _ in range(5)}
     assert len(numbers) == 5
     assert all(len(number) == 32 and int(number, 16) for number in numbers)
+
+
+def test_asking_again_for_an_item_gives_the_users_pending_order_of_it_not_a_new_one():
+    item_in(TENANT_A)
+    alice, bob = logged_in(TENANT_A), logged_in(TENANT_A)
+    first = alice.post("/api/v1/pay/orders", {"item": "coffee"}).json()
+    again = [alice.post("/api/v1/pay/orders", {"item": "coffee"}).json()["id"] for _ in range(5)]
+    assert again == [first["id"]] * 5  # a retrying or looping client piles up no pending orders
+    assert bob.post("/api/v1/pay/orders", {"item": "coffee"}).json()["id"] != first["id"]
+    with activate_tenant(context_of(TENANT_A)):
+        Order.objects.filter(pk=first["id"]).update(status=Order.Status.CLOSED)
+    assert alice.post("/api/v1/pay/orders", {"item": "coffee"}).json()["id"] != first["id"]
 
 
 def test_an_unknown_or_withdrawn_item_is_404_and_creates_nothing():
