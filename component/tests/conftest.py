@@ -52,6 +52,15 @@ def component(wechat: FakeWeChatServer, settings: Any) -> Iterator[FakeComponent
     _caches_clear()
 
 
+@pytest.fixture
+def audit(tenant_db: None) -> Any:
+    """The audit entries written during this test (the trail is never cleaned: earlier tests' entries stay)."""
+    from console.models import AuditEntry
+
+    first = (AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    return lambda: AuditEntry.objects.filter(id__gte=first)
+
+
 def _component_rows_clear() -> None:
     from component.models import AuthorizationLink, Authorizer, ComponentTicket
     from tenants.models import Tenant
