@@ -99,7 +99,7 @@ class Lease:
 
 
 def target_advance(*, target_id: int) -> str:
-    """Move one target on as far as it goes now; returns its stage (or "busy" when another job owns it)."""
+    """Move one target on as far as it goes now; returns its stage ("busy" when another job owns it)."""
     lease = Lease(target_id)
     if not lease.take():
         return "busy"
@@ -117,6 +117,9 @@ def target_advance(*, target_id: int) -> str:
                 # Ours, not WeChat's: the tenant suspended or gone, its owner's permissions, the platform's set-up.
                 lease.write(target, stage=Stage.FAILED, errcode=None, wechat_message=f"{error.code}: {error.message}")
         return str(target.stage)
+    except LeaseLost:
+        logger.warning("release target %s: this job's lease ran out; the job that took it goes on", target_id)
+        return "busy"
     except WeChatError:
         retrying = True  # temporary (the others became stages): the job's retries go on from the recorded stage
         raise

@@ -1,6 +1,7 @@
 """The step machine of a release target, run in this process against the fake WeChat (the workers' test is
 test_release_workers.py): each stage, WeChat's refusals that are states, and the resumes after a crash."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -206,7 +207,7 @@ def test_release_85020_goes_back_to_following_the_audit(code: TemplatesControl, 
     assert (back.stage, back.errcode) == (Stage.AUDITING, 85020)
 
 
-def test_one_job_at_a_time_owns_a_target_and_a_lost_lease_writes_nothing(code, template_id, settings):
+def test_one_job_at_a_time_owns_a_target_and_a_lost_lease_writes_nothing(code, template_id, wechat):
     release = started(template_id, [TENANT_A])
     row = target(release, TENANT_A)
     first, second = Lease(row.pk), Lease(row.pk)
@@ -220,6 +221,16 @@ def test_one_job_at_a_time_owns_a_target_and_a_lost_lease_writes_nothing(code, t
         first.write(row, stage=Stage.FAILED)
     assert target(release, TENANT_A).stage == Stage.PENDING
     assert code.app(TENANT_A)["commits"] == []
+    # A job whose lease ran out in the middle stops quietly and writes nothing more.
+    ReleaseTarget.objects.filter(pk=row.pk).update(lease_owner="", lease_until=None)
+    code.set_app(TENANT_A, audit_outcome="manual")
+    wechat.control.set_delay("/wxa/commit", 0.5)
+    thief = threading.Timer(0.2, lambda: ReleaseTarget.objects.filter(pk=row.pk).update(lease_owner="another-job"))
+    thief.start()
+    assert target_advance(target_id=row.pk) == "busy"
+    thief.join()
+    wechat.control.set_delay("/wxa/commit", 0)
+    assert target(release, TENANT_A).stage == Stage.COMMITTING  # the commit's answer was not recorded by the loser
 
 
 def test_a_release_names_only_active_tenants_and_checks_its_version(code, template_id):
