@@ -146,7 +146,8 @@ class CustomerMessageSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="text, image, miniprogrampage or user_enter_tempsession.")
     msg_id = serializers.CharField()
     content = serializers.CharField(help_text="The text, the picture's URL, the card's title or the session's origin.")
-    fields = serializers.DictField(help_text="Every field of the push, as WeChat sent it.")
+    # Not Serializer.fields: DRF's metaclass moves declared fields out of the class (the stubs cannot know).
+    fields = serializers.DictField(help_text="Every field of the push, as WeChat sent it.")  # type: ignore[assignment]
     create_time = serializers.IntegerField(allow_null=True)
     received_at = serializers.DateTimeField()
 

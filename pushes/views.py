@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.exceptions import REDIS_UNREACHABLE, ApplicationError, ServiceUnavailable
 from core.responses import error_response
-from core.tenant_context import activate_tenant
+from core.tenant_context import TenantContext, activate_tenant
 from pushes import conf
 from pushes.credentials import PushCredentials, push_credentials_for
 from pushes.events import CUSTOMER_SERVICE_KINDS
@@ -25,7 +25,6 @@ from pushes.handlers import push_kind
 from pushes.messages import text
 from pushes.receiver import OpenedPush, push_open, reply_build, url_check
 from pushes.services import push_record
-from tenants.app_ids import app_id_validate
 from tenants.selectors import tenant_resolve
 from wechat.crypto import PushRefused
 
@@ -40,28 +39,30 @@ TRANSFERABLE = tuple(kind for kind in CUSTOMER_SERVICE_KINDS if kind != "user_en
 @require_http_methods(["GET", "POST"])
 def push_receive(request: HttpRequest, app_id: str) -> HttpResponse:
     try:
-        credentials = _credentials(app_id)
+        # The registry first: an AppID it does not know is answered from its (negative) cache, costing no query.
+        tenant = tenant_resolve(app_id=app_id)
+        credentials = _credentials(tenant.app_id)
         if request.method == "GET":
             return HttpResponse(url_check(credentials, request.GET), content_type="text/plain")
-        return _push(request, app_id, credentials)
+        return _push(request, tenant, credentials)
     except PushRefused as refused:
         logger.warning("pushes: %s push refused (%s) %s", app_id, refused.reason, refused.detail)
         return error_response(REFUSALS[refused.reason]())
     except ApplicationError as error:
         return error_response(error)
-    except (DatabaseError, *REDIS_UNREACHABLE) as error:
+    except (DatabaseError,) + REDIS_UNREACHABLE as error:
         logger.warning("pushes: %s push not recorded now: %s", app_id, error)
         return error_response(ServiceUnavailable("Unable to record the push now; WeChat will push it again."))
 
 
 def _credentials(app_id: str) -> PushCredentials:
-    credentials = push_credentials_for(app_id_validate(app_id))
+    credentials = push_credentials_for(app_id)
     if credentials is None:
         raise PushNotConfigured()
     return credentials
 
 
-def _push(request: HttpRequest, app_id: str, credentials: PushCredentials) -> HttpResponse:
+def _push(request: HttpRequest, tenant: TenantContext, credentials: PushCredentials) -> HttpResponse:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     max_bytes = conf.max_body_bytes()
     if not declared.isdigit() or int(declared) > max_bytes:
@@ -69,9 +70,10 @@ def _push(request: HttpRequest, app_id: str, credentials: PushCredentials) -> Ht
     opened = push_open(
         credentials, request.GET, request.body, max_bytes=max_bytes, tolerance=conf.timestamp_tolerance_seconds()
     )
-    with activate_tenant(tenant_resolve(app_id=app_id)):
+    with activate_tenant(tenant):
         record = push_record(message=opened.message)
-    logger.info("pushes: %s %s push %s", app_id, push_kind(opened.message) or "-", "recorded" if record else "again")
+    kind = push_kind(opened.message) or "-"
+    logger.info("pushes: %s %s push %s", tenant.app_id, kind, "recorded" if record else "again")
     return _answer(credentials, opened)
 
 
