@@ -155,9 +155,10 @@ def test_a_token_is_checked_with_one_query_and_nothing_in_redis():
     alias = tenant_context_for(Tenant.objects.get(app_id=TENANT_A)).db_alias
     with log_queries([alias]) as log:
         assert me(alice)[0] == 200
-    # The token row joined to its user: the tenant's own database is the only authority.
-    [query] = log.for_alias(alias)
-    assert "accounts_authtoken" in query and "accounts_miniprogramuser" in query
+    # The token row joined to its user: the tenant's own database is the only authority. (The other query of
+    # /me reads the user's newest avatar upload, for avatar_state.)
+    [query] = [sql for sql in log.for_alias(alias) if "accounts_authtoken" in sql]
+    assert "accounts_miniprogramuser" in query
     assert list(get_redis_connection("default").scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*auth-token*")) == []
 
 
@@ -216,7 +217,7 @@ def test_a_logout_the_database_cannot_record_answers_503_and_changes_nothing():
     assert me(alice)[0] == 401
 
 
-def test_me_costs_one_query_and_one_redis_round_trip_the_throttles():
+def test_me_costs_two_queries_and_one_redis_round_trip_the_throttles():
     from unittest import mock
 
     import redis
@@ -232,5 +233,7 @@ def test_me_costs_one_query_and_one_redis_round_trip_the_throttles():
         mock.patch.object(Pipeline, "execute", autospec=True, side_effect=pipeline_execute) as pipelined,
     ):
         assert me(alice)[0] == 200
-    assert len(log.for_alias(alias)) == 1
+    # The token joined to its user, and the user's newest avatar upload (avatar_state): two indexed reads.
+    queries = log.for_alias(alias)
+    assert len(queries) == 2 and "avatars_avatar" in queries[1]
     assert (plain.call_count, pipelined.call_count) == (0, 1)
