@@ -8,6 +8,8 @@ from core.health import healthz, readyz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Prometheus only: loopback and METRICS_ALLOWED_NETWORKS, never through nginx (docs/metrics.md).
+    path("metrics", include("metrics.urls")),
     path("admin/", admin.site.urls),
     path("platform/v1/", include("api.platform_urls")),
     # WeChat and WeChat Pay call these: no X-AppID, the path names the tenant.

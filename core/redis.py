@@ -14,7 +14,21 @@ import redis
 from django.conf import settings
 from django_redis.pool import ConnectionFactory
 
+from core import metrics
+
 POOL_TIMEOUT_SECONDS = 5
+
+
+class CountingConnectionPool(redis.BlockingConnectionPool):
+    """redis-py's blocking pool, counting the connections it could not give (refused, timed out, exhausted)."""
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get_connection(*args, **kwargs)
+        except redis.ConnectionError:
+            metrics.redis_error("pool")
+            raise
+
 
 _pools: dict[str, redis.BlockingConnectionPool] = {}
 _clients: dict[str, Any] = {}  # redis.Redis, or the embedded default's fakeredis under ""
@@ -25,7 +39,7 @@ def get_pool(url: str) -> redis.BlockingConnectionPool:
     """This process's one pool for `url` (made on first use)."""
     with _lock:
         if url not in _pools:
-            _pools[url] = redis.BlockingConnectionPool.from_url(
+            _pools[url] = CountingConnectionPool.from_url(
                 url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=POOL_TIMEOUT_SECONDS
             )
         return _pools[url]

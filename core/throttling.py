@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from core import metrics
 from core.exceptions import REDIS_UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class TenantRateThrottle(SimpleRateThrottle):
         try:
             return self._count_and_check()
         except REDIS_UNREACHABLE as error:
+            metrics.redis_fallback("throttle")
             # The counts live in Redis; while it is down there is nothing to count against, and an outage
             # of the cache must not take the API down with it.
             logger.warning("throttle counts unreachable, request let through: %s", error)

@@ -198,6 +198,29 @@ if os.environ.get("LOG_FORMAT", "text").lower() == "json":
 
 
 # --- Hooks -----------------------------------------------------------------------------------------------
+def on_starting(server):  # noqa: ANN001, ANN201
+    """The master starts (not on HUP): the web folder of the metrics files starts empty (docs/metrics.md).
+
+    Files of the previous run's processes would be added up with the new ones' for as long as the folder lives;
+    the other programs' folders (worker-00, relay) are theirs and left alone.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    """A worker died or was recycled: its live gauges go (in use, waiting); its counters stay in the totals."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        from prometheus_client import multiprocess  # the library only: the master imports nothing of the project
+
+        multiprocess.mark_process_dead(worker.pid, folder)
+
+
 def post_fork(server, worker):  # noqa: ANN001, ANN201
     """Before the app is loaded in the new worker: choose the MySQL driver (Django is not imported yet).
 

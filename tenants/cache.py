@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 
+from core import metrics
 from core.exceptions import REDIS_UNREACHABLE, ServiceUnavailable
 from core.tenant_context import TenantContext
 
@@ -211,13 +212,16 @@ def get_or_load(app_id: str, load: Callable[[], Loaded]) -> TenantEntry | None:
     """The entry of an AppID (None: unknown to requests): local copy, then Redis, then `load` (the database)."""
     found, entry = local_get(app_id)
     if found:
+        metrics.registry_lookup("local")
         return entry
     # Before the reads below, which yield under gevent: local_set then knows if a change was noticed meanwhile.
     epoch = _validity.epoch
     shared = _shared_get(app_id)
     if shared.usable:
+        metrics.registry_lookup("shared")
         local_set(app_id, shared.entry, epoch=epoch)
         return shared.entry
+    metrics.registry_lookup("database")
     entry, row_version = load()
     # A negative entry carries the version of the row that is invisible (provisioning), or else of the
     # record it replaces in Redis: either way older than any change announced after it was read.
@@ -279,6 +283,7 @@ def _generation_read() -> int | None:
     try:
         value = client.get(generation_key())
     except REDIS_UNREACHABLE as error:
+        metrics.redis_fallback("tenant_registry")
         # Conservative: the copies are dropped, lookups read on.
         logger.warning("tenant cache unreachable, local registry copies dropped: %s", error)
         return None
@@ -318,6 +323,7 @@ def _shared_get(app_id: str) -> _Shared:
     try:
         raw = client.get(entry_key(app_id))
     except REDIS_UNREACHABLE as error:
+        metrics.redis_fallback("tenant_registry")
         logger.warning("tenant cache unreachable, reading the registry: %s", error)
         return _Shared(False)
     return _Shared(False) if raw is None else _decode(raw)

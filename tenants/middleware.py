@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
+from core import metrics
 from core.client_address import client_address
 from core.exceptions import REDIS_UNREACHABLE, ApplicationError, ServiceUnavailable
 from core.responses import error_response
@@ -61,7 +62,8 @@ class UnknownAppIdThrottle(TenantRateThrottle):
         try:
             self.cache.decr(f"{self.key}:{int(self.now // self.duration)}")
         except (ValueError, TypeError) + REDIS_UNREACHABLE:
-            pass  # the count stays: a little less budget for this address, never an error for the request
+            # The count stays: a little less budget for this address, never an error for the request.
+            metrics.redis_fallback("unknown_app_id_throttle")
 
 
 def _unknown_app_id_guard(request: HttpRequest) -> Callable[[Callable[[], Loaded]], Loaded]:
@@ -83,6 +85,7 @@ class TenantMiddleware:
                 app_id=request.headers.get(settings.TENANT_HEADER), guard=_unknown_app_id_guard(request)
             )
         except ApplicationError as error:
+            metrics.tenant_refused(error.code)
             return error_response(error)
         except (OperationalError, InterfaceError):
             return error_response(ServiceUnavailable("The tenant registry is unreachable; retry shortly."))

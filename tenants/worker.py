@@ -8,6 +8,7 @@ JOBS_MAINTENANCE_SECONDS).
 """
 
 import logging
+import os
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import Worker
 
+from core import metrics
 from core.redis import get_redis
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
@@ -84,6 +86,35 @@ class TenantWorker(Worker):
                 finally:
                     connections.close_all()
 
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        # Starting to work (not a Worker made to be looked at, as the admin does): this worker's metrics folder is
+        # its slot's own (supervisor's worker-NN), and the live gauges its previous run left there are stale.
+        metrics.forget_live_gauges("*")
+        super().bootstrap(*args, **kwargs)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        metrics.metrics_identify_work_horse()  # first: every horse of this worker writes one set of metric files
+        super().main_work_horse(job, queue)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            super().execute_job(job, queue)
+        finally:
+            metrics.forget_live_gauges(metrics.work_horse_name(os.getpid()))  # a killed horse's gauges go
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        metrics.job_started(tenant=_app_id(job), function=job.func_name, queue=job.origin, enqueued_at=job.enqueued_at)
+
+    def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_success(job, queue, *args, **kwargs)
+        metrics.job_finished(tenant=_app_id(job), function=job.func_name)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        retried = bool(job.should_retry)  # read before rq's handling uses up a retry
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        metrics.job_failed(tenant=_app_id(job), function=job.func_name, retried=retried)
+
     def handle_exception(self, job: Job, *exc_info: Any, **kwargs: Any) -> None:
         """Lets rq's Sentry integration report every failure that rq will not retry.
 
@@ -109,6 +140,10 @@ class TenantWorker(Worker):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         if isinstance(job, TenantJob):
             job.record_crash(WORKER_DIED, f"the process running the job died (wait status {ret_val})")
+
+
+def _app_id(job: Job) -> str | None:
+    return getattr(job, "app_id", None)
 
 
 def _look_up_tenant_before_fork(job: Job) -> None:

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 import requests
 
+from core import metrics
 from routers.backends.pool import release_pooled_connections
 from wechat import conf
 from wechat.exceptions import WeChatUnavailable, error_for
@@ -126,6 +127,7 @@ class WeChatClient:
         payload = self.call("POST", "/wxa/msg_sec_check", params={"access_token": access_token}, body=body)
         return {"result": required_field(payload, "result", "/wxa/msg_sec_check"), "detail": payload.get("detail", [])}
 
+    @metrics.observe_wechat_call
     def call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:

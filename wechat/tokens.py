@@ -22,6 +22,7 @@ from redis import Redis
 from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
 
+from core import metrics
 from wechat import conf
 from wechat.client import WeChatClient
 from wechat.exceptions import (
@@ -187,6 +188,7 @@ class AccessTokenHolder:
                 return stored.token
             if time.monotonic() >= deadline:
                 raise WeChatUnavailable(f"access_token of {app_id}: refresh by another process took too long")
+            metrics.token_lock_waited(self._poll_interval)
             time.sleep(self._poll_interval)
 
     def _under_lock(
@@ -245,6 +247,7 @@ class AccessTokenHolder:
         ]
         return bool(self._claim_script(keys=[self._key("force-refresh", app_id)], args=args))
 
+    @metrics.observe_token_refresh
     def _fetch_and_store(self, app_id: str, *, force: bool) -> str:
         """Ask WeChat for the token and store it with its expiry and refresh times."""
         token, expires_in = self._fetch(app_id, force)

@@ -53,6 +53,8 @@ TENANT_APPS = ["accounts", "outbox", "payments", "pushes", "avatars", *LOCAL_TEN
 
 MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
+    # Counts and times every answer, the JSON errors and the tenant middleware's refusals included (docs/metrics.md).
+    "metrics.middleware.HttpMetricsMiddleware",
     # Any error answer that is not JSON yet (an empty 405, DRF's error in a view's HTML or YAML) becomes JSON.
     "core.error_middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -145,6 +147,8 @@ TENANT_EXEMPT_PATHS += ["/wechat/v1/"]
 TENANT_EXEMPT_PATHS += ["/pay/v1/notify/"]
 # Uploaded files (avatars) are public by URL, for WeChat's content check too; served by Django under DEBUG only.
 TENANT_EXEMPT_PATHS += ["/media/"]
+# Prometheus's scrape names no tenant (metrics.views answers it to METRICS_ALLOWED_NETWORKS only).
+TENANT_EXEMPT_PATHS += ["/metrics"]
 # Fernet keys (comma-separated, newest first) that encrypt AppSecrets at rest.
 TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 
@@ -353,6 +357,7 @@ if SENTRY_DSN:
 # --- WeChat Pay, WeChat's pushes, open-platform mode -----------------------------------------------------
 from config.settings.avatars import *  # noqa: E402, F403
 from config.settings.component import *  # noqa: E402, F403
+from config.settings.metrics import *  # noqa: E402, F403
 from config.settings.payments import *  # noqa: E402, F403
 from config.settings.pushes import *  # noqa: E402, F403
 from config.settings.releases import *  # noqa: E402, F403

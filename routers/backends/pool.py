@@ -36,6 +36,8 @@ from sqlalchemy import event
 from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.pool import QueuePool
 
+from core import metrics
+
 # Attribute set on a raw connection once Django's per-connection session setup has run on it.
 INITIALIZED = "miniplex_initialized"
 # SERVER_STATUS_IN_TRANS of the MySQL protocol: the server says a transaction is open.
@@ -116,6 +118,7 @@ def _create_raw_connection() -> Any:
     if pending is None:
         raise RuntimeError("the pool opens connections only inside PooledConnectionMixin.get_new_connection")
     wrapper, params = pending
+    metrics.db_connection_opened(wrapper.alias)
     return wrapper.open_raw_connection(params)
 
 
@@ -245,7 +248,7 @@ class PooledConnectionMixin:
         if settings is None:
             return self.open_raw_connection(conn_params)
         try:
-            with _opening(self, conn_params):
+            with _opening(self, conn_params), metrics.db_pool_checkout(self.alias):
                 checkout = get_pool(self.alias, settings).connect()
         except sqlalchemy_exc.TimeoutError as error:
             # A Database error, so that Django wraps it as django.db.OperationalError: answered as 503.
@@ -288,6 +291,7 @@ class PooledConnectionMixin:
             super()._close()  # type: ignore[misc]
             return
         self._pool_checkout = None
+        metrics.db_pool_returned(self.alias)
         if self._must_discard():
             if self._pool_discard or self.errors_occurred:
                 # Whatever the error, the connections returned before it are pinged before their next use.

@@ -1,13 +1,17 @@
 """The shared queue and its Redis connection (enqueueing is in tenants.jobs.outbox)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from redis import Redis
 from rq import Queue
 from rq.defaults import RQ_KEY_PREFIX
+from rq.job import Job
 
+from core import metrics
 from core.redis import get_redis
-from tenants.jobs.job import TenantJob
+from tenants.jobs.job import META_APP_ID, TenantJob
 
 
 def get_connection() -> Redis:
@@ -26,11 +30,20 @@ def _check_key_prefix() -> None:
         )
 
 
+class TenantQueue(Queue):
+    """rq's Queue, counting every job it puts on the queue by tenant and function (core.metrics)."""
+
+    def enqueue_job(self, job: Job, *args: Any, **kwargs: Any) -> Job:
+        job = super().enqueue_job(job, *args, **kwargs)
+        metrics.job_queued(tenant=job.meta.get(META_APP_ID), function=job.func_name)
+        return job
+
+
 def get_queue(name: str | None = None) -> Queue:
     """The shared queue (or the named one), with TenantJob; in the embedded default it runs each job at once."""
     name = name or settings.JOBS_QUEUE
     config = settings.RQ_QUEUES.get(name, settings.RQ_QUEUES[settings.JOBS_QUEUE])
-    return Queue(
+    return TenantQueue(
         name,
         connection=get_connection(),
         job_class=TenantJob,
