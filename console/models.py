@@ -21,6 +21,8 @@ class AuditEntry(models.Model):
         ADMIN = "admin", "admin"
         API = "api", "platform API"
         COMMAND = "command", "command"
+        # WeChat itself: an authorization event of the open platform (component.services).
+        WECHAT = "wechat", "WeChat"
 
     class Action(models.TextChoices):
         ONBOARD = "onboard", "onboard"
@@ -29,6 +31,17 @@ class AuditEntry(models.Model):
         ROTATE_SECRET = "rotate_secret", "rotate the AppSecret"
         RETIRE = "retire", "retire"
         REENCRYPT_SECRETS = "reencrypt_secrets", "re-encrypt secrets under the newest key"
+        # The tenant apps' and platform parts' actions (written by them through console.services.audit_record).
+        SET_PAYMENT = "set_payment", "set the WeChat Pay merchant"
+        REMOVE_PAYMENT = "remove_payment", "remove the WeChat Pay merchant"
+        REFUND_ORDER = "refund_order", "refund an order"
+        SET_PUSH = "set_push", "set the push settings"
+        AUTHORIZATION_LINK = "authorization_link", "make an open-platform authorization link"
+        AUTHORIZATION_UPDATE = "authorization_update", "open-platform authorization changed"
+        TEMPLATE_RELEASE = "template_release", "start a template release"
+        TEMPLATE_RELEASE_GO = "template_release_go", "release an approved template"
+        TEMPLATE_RELEASE_RETRY = "template_release_retry", "retry a template release"
+        TEMPLATE_RELEASE_CHECK = "template_release_check", "check a template release's audit"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.CharField(max_length=150, help_text="Django username, or the OS login for a command.")
