@@ -9,6 +9,7 @@ leaves behind EXIF (GPS position, camera), XMP, text chunks, ICC profiles and an
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -16,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from avatars.exceptions import AvatarInvalid, AvatarTooLarge
 
 # Pillow's format name -> the extension stored and the options it is encoded again with.
-ACCEPTED_FORMATS = {
+ACCEPTED_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
     "JPEG": ("jpg", {"quality": 88, "optimize": True}),
     "PNG": ("png", {"optimize": True}),
     "WEBP": ("webp", {"quality": 88}),
