@@ -10,8 +10,12 @@ from rest_framework.views import APIView
 from accounts.services import user_bind_phone, user_update_profile
 from api.authentication import request_user
 from api.schema import api_errors
-from api.serializers import HttpUrlField, StrictCharField, UserOutputSerializer
+from api.serializers import StrictCharField, UserOutputSerializer
 from api.wechat_errors import WECHAT_CALL_ERRORS
+
+AVATAR_URL_REFUSED = (
+    "An avatar cannot be set by URL: upload it with POST /api/v1/me/avatar, and it is shown once WeChat has checked it."
+)
 
 
 class MeApi(APIView):
@@ -21,7 +25,15 @@ class MeApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         nickname = StrictCharField(max_length=64, required=False, allow_blank=True)
-        avatar_url = HttpUrlField(max_length=512, required=False, allow_blank=True)
+        # Only "" (no avatar): an avatar is shown once WeChat's media check passed it, so it comes from
+        # POST /api/v1/me/avatar and never as a URL the client names.
+        avatar_url = StrictCharField(
+            max_length=0,
+            required=False,
+            allow_blank=True,
+            help_text='Only "" (remove the avatar); a new avatar is uploaded with POST /api/v1/me/avatar.',
+            error_messages={"max_length": AVATAR_URL_REFUSED},
+        )
 
     @extend_schema(responses=UserOutputSerializer)
     def get(self, request: Request) -> Response:

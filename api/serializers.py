@@ -51,14 +51,6 @@ AVATAR_STATES_SHOWN = {
 # (Python's includes \x1c-\x1f): whitespace is kept as sent, never trimmed, so no pattern needs to name it.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 FILLED_NO_NUL_PATTERN = r"^[^\x00]+$"
-# An absolute http(s) URL: a host, then optionally a path, query or fragment; no space or control character. What
-# the schema allows the API accepts (Django's URLValidator refused some URLs the schema's `format: uri` allowed,
-# e.g. a 511-character one with a long host name).
-# The host is a DNS name (no IP literal in brackets, no user info), the rest RFC 3986's characters only: no quote,
-# angle bracket, brace or backslash, so a stored avatar URL is safe to put in a page and parses as a URL everywhere.
-HTTP_URL_PATTERN = (
-    r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?([/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
-)
 
 
 class StrictCharField(serializers.CharField):
@@ -77,11 +69,6 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_a_string")
         return super().to_internal_value(data)
-
-
-class HttpUrlField(StrictCharField):
-    pattern = HTTP_URL_PATTERN
-    pattern_message = "Must be an http:// or https:// URL."
 
 
 @extend_schema_field({"type": "string", "pattern": f"^{settings.TENANT_APP_ID_PATTERN}$"})
