@@ -24,6 +24,7 @@ from console.facts import tenant_facts_get
 from console.models import AuditEntry
 from console.registry import tenant_facts_registered
 from console.services import audit_record
+from core.usage import usage_get
 from tenants.app_ids import app_id_validate
 from tenants.exceptions import (
     AppIdInvalid,
@@ -129,6 +130,22 @@ class TenantFactsSerializer(serializers.Serializer):
         return {**contributed, **super().get_fields()}
 
 
+# core.usage: a tenant's counts of one day (a comment, not a docstring: that would be the schema's text).
+class UsageDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    requests = serializers.IntegerField()
+    # DRF's metaclass takes declared fields out of the class, so this does not hide Serializer.errors.
+    errors = serializers.IntegerField(help_text="Answers with a 5xx status.")  # type: ignore[assignment]
+    busy = serializers.IntegerField(help_text="Requests refused with 429 tenant_busy (docs/fairness.md).")
+    jobs = serializers.IntegerField(help_text="Jobs a worker took.")
+    wechat_calls = serializers.IntegerField()
+
+
+class UsageSerializer(serializers.Serializer):
+    days = UsageDaySerializer(many=True, help_text="The last 30 days, newest first.")
+    totals = serializers.DictField(child=serializers.IntegerField())
+
+
 class TenantListApi(PlatformApi):
     required_permissions = {"GET": perms.READ_TENANT, "POST": (perms.ADD_TENANT,)}
 
@@ -169,13 +186,15 @@ class TenantListApi(PlatformApi):
 class TenantDetailApi(PlatformApi):
     class OutputSerializer(TenantOutputSerializer):
         facts = TenantFactsSerializer()
+        usage = UsageSerializer()
 
     @extend_schema(responses=OutputSerializer)
     @api_errors(*URL_APP_ID_ERRORS)
     def get(self, request: Request, app_id: str) -> Response:
         tenant = tenant_get(app_id=app_id)
         facts = TenantFactsSerializer(tenant_facts_get(tenant=tenant)).data
-        return Response({**TenantOutputSerializer(tenant).data, "facts": facts})
+        usage = UsageSerializer(usage_get(app_id=tenant.app_id)).data
+        return Response({**TenantOutputSerializer(tenant).data, "facts": facts, "usage": usage})
 
 
 class TenantSuspendApi(PlatformApi):

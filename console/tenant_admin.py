@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from console import fairness_admin
 from console import permissions as perms
 from console.actors import actor_from_request
 from console.admin_forms import OnboardForm, RetireForm, RotateSecretForm
@@ -32,12 +33,14 @@ from tenants.services import tenant_onboard, tenant_resume, tenant_retire, tenan
 
 
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["app_id", "name", "status", "db_server", "db_name", "has_secret", "created_at"]
+    list_display = ["app_id", "name", "status", "db_server", "db_name", "has_secret", "jobs_queued", "created_at"]
     list_filter = ["status", "db_server"]
     search_fields = ["app_id", "name"]
     # app_secret_encrypted is not editable and not listed: neither it nor the secret reaches a page.
     fields = ["app_id", "name", "status", "db_server", "db_name", "has_secret", "provisioning", "facts"]
+    fields += ["jobs_max_queued", "backlog", "usage"]  # fairness (console/fairness_admin.py, docs/fairness.md)
     readonly_fields = ["app_id", "status", "db_server", "db_name", "has_secret", "provisioning", "facts"]
+    readonly_fields += ["backlog", "usage"]
     actions = ["suspend_selected", "resume_selected"]
     change_form_template = "admin/tenants/tenant/change_form.html"
 
@@ -70,6 +73,14 @@ class TenantAdmin(admin.ModelAdmin):
             facts.jobs_failed,
             facts_time_text(facts.last_request_at),
         )
+
+    jobs_queued = fairness_admin.jobs_queued
+    backlog = fairness_admin.backlog
+    usage = fairness_admin.usage
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        fairness_admin.bound_saved(obj)
 
     # --- actions on the list ------------------------------------------------------------------------------
 

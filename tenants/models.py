@@ -59,6 +59,8 @@ class Tenant(models.Model):
     auth_mode = models.CharField(max_length=16, choices=AuthMode.choices, default=AuthMode.SECRET, editable=False)
     # The platform job that creates and migrates the database (admin page and API show its progress).
     provisioning_job_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # This tenant's bound on jobs queued at once (tenants.jobs.fairness); empty: JOBS_TENANT_MAX_QUEUED, 0: none.
+    jobs_max_queued = models.PositiveIntegerField("jobs queued at most", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

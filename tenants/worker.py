@@ -25,10 +25,12 @@ from core import metrics
 from core.redis import get_redis
 from core.sentry import tag_tenant
 from core.tenant_context import TenantContext, activate_tenant
+from core.usage import usage_flush
 from tenants.jobs.exceptions import JobTenantRefused
 from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob
 from tenants.jobs.relay import outbox_relay_in_maintenance
+from tenants.jobs.release import job_taken
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class TenantWorker(Worker):
         return self.job_monitoring_interval + grace
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        job_taken(job_id=job.id, app_id=getattr(job, "app_id", None), queue=queue.name)  # fairness, usage
         _look_up_tenant_before_fork(job)
         with activate_tenant(_tenant_or_none(job)):  # the line names the job's tenant
             logger.info("job %s: %s", job.id, job.description)  # the function only (TenantJob.get_call_string)
@@ -85,6 +88,7 @@ class TenantWorker(Worker):
                     return super().perform_job(job, queue, execution)
                 finally:
                     connections.close_all()
+                    usage_flush()  # the job's WeChat calls (core.usage): the horse exits without a flush of its own
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         # Starting to work (not a Worker made to be looked at, as the admin does): this worker's metrics folder is

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 import requests
 
 from core import metrics
+from core.usage import usage_add
 from routers.backends.pool import release_pooled_connections
 from wechat import conf
 from wechat.exceptions import WeChatUnavailable, error_for
@@ -137,6 +138,7 @@ class WeChatClient:
         headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
         # WeChat may take seconds: the request's pooled database connections serve other requests meanwhile.
         release_pooled_connections()
+        usage_add(app_id=self.app_id, kind="wechat_calls")  # the tenant's usage of the day (core.usage)
         try:
             response = self._session.request(
                 method, self.base_url + path, params=params, data=data, headers=headers, timeout=self.timeout

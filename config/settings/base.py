@@ -65,6 +65,7 @@ MIDDLEWARE = [
     # Outside the tenant middleware, so its refusals (404 tenant_not_found, 403 suspended) are private too.
     "core.middleware.PrivateAnswersMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "tenants.fair_requests.TenantConcurrencyMiddleware",  # per-tenant bound per worker; usage counts
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -357,6 +358,7 @@ if SENTRY_DSN:
 # --- WeChat Pay, WeChat's pushes, open-platform mode -----------------------------------------------------
 from config.settings.avatars import *  # noqa: E402, F403
 from config.settings.component import *  # noqa: E402, F403
+from config.settings.fairness import *  # noqa: E402, F403
 from config.settings.metrics import *  # noqa: E402, F403
 from config.settings.payments import *  # noqa: E402, F403
 from config.settings.pushes import *  # noqa: E402, F403

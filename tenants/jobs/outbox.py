@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
@@ -30,10 +30,10 @@ from rq.exceptions import DuplicateJobError
 
 from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, TenantNotActive, activate_tenant, get_current_tenant
-from tenants.jobs import conf
+from tenants.jobs import conf, fairness
 from tenants.jobs.index import index_add
 from tenants.jobs.job import META_APP_ID, META_PLATFORM
-from tenants.jobs.queue import get_queue
+from tenants.jobs.queue import get_connection, get_queue
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
 from tenants.outbox.models import OutboxJob
 
@@ -78,11 +78,18 @@ def enqueue(func: JobFunction, *args: Any, platform: bool = False, **kwargs: Any
 def _push_or_record(*, job_id: str, func_name: str, payload: str, tenant: TenantContext | None) -> None:
     """Autocommit: the job is pushed now; only a push that Redis refuses leaves a record (and a mark)."""
     try:
-        push(job_id=job_id, func_name=func_name, payload=payload)
+        held = tenant is not None and fairness.hold_needed(app_id=tenant.app_id, queue=settings.JOBS_QUEUE)
+        if not held:
+            push(job_id=job_id, func_name=func_name, payload=payload)
+            return
     except REDIS_UNREACHABLE as error:
         logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", job_id, error)
         outbox_record_create(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
         outbox_mark_pending(tenant=tenant)
+        return
+    # Past the tenant's bound (tenants.jobs.fairness): recorded, and released by the relay in its turn.
+    outbox_record_create(job_id=job_id, func_name=func_name, payload=payload, tenant=tenant)
+    _hold(cast(TenantContext, tenant))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,10 @@ def outbox_push_committed(committed: Committed) -> None:
     """
     with activate_tenant(committed.tenant):
         try:
+            tenant = committed.tenant
+            if tenant is not None and fairness.hold_needed(app_id=tenant.app_id, queue=settings.JOBS_QUEUE):
+                _hold(tenant)  # past the tenant's bound: the record waits in the outbox (tenants.jobs.fairness)
+                return
             push(job_id=committed.job_id, func_name=committed.func_name, payload=committed.payload)
         except REDIS_UNREACHABLE as error:
             logger.warning("job %s kept in the outbox: Redis is unreachable (%s)", committed.job_id, error)
@@ -147,8 +158,12 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
     behaves the same whichever of them pushes it.
     """
     data = json.loads(payload)
-    # Indexed first: a job on the queue is always found among its tenant's (tenants.jobs.index).
-    index_add(app_id=data["meta"].get(META_APP_ID), job_id=job_id)
+    app_id = data["meta"].get(META_APP_ID)
+    # Indexed first: a job on the queue is always found among its tenant's (tenants.jobs.index), and counted.
+    with get_connection().pipeline(transaction=False) as pipeline:
+        index_add(app_id=app_id, job_id=job_id, pipeline=pipeline)
+        fairness.queued_add(app_id=app_id, queue=data["queue"], job_id=job_id, pipeline=pipeline)
+        pipeline.execute()
     try:
         get_queue(data["queue"]).enqueue_call(
             func_name,
@@ -164,6 +179,18 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
     except DuplicateJobError:
         return False
     return True
+
+
+def _hold(tenant: TenantContext) -> None:
+    """The tenant's job stays in its outbox: later jobs wait behind it, and the relay is told to look (Redis's
+    held tenants; the control database's mark only when Redis went away meanwhile)."""
+    try:
+        fairness.hold_mark(app_id=tenant.app_id, queue=settings.JOBS_QUEUE)
+    except REDIS_UNREACHABLE as error:
+        logger.warning(
+            "%s: job held; Redis went away, the relay is told by the control database (%s)", tenant.app_id, error
+        )
+        outbox_mark_pending(tenant=tenant)
 
 
 def outbox_mark_pending(*, tenant: TenantContext | None) -> None:

@@ -13,6 +13,7 @@ Safe to run on several hosts at once: rows are taken with SELECT ... FOR UPDATE 
 rq's unique enqueue, which refuses a job id that is already there (tenants.jobs.outbox.push).
 """
 
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from rq.job import Job
 
 from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
+from tenants.jobs.fairness import Rooms, held_tenants, release_lock, release_unlock
 from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
 from tenants.jobs.periodic import periodic_enqueue_due
 from tenants.jobs.queue import get_connection
@@ -56,7 +58,8 @@ def outbox_relay(*, sweep: bool = False) -> RelayReport:
     marked = set(PendingOutbox.objects.values_list("app_id", flat=True))
     tenants = Tenant.objects.exclude(status=Tenant.Status.PROVISIONING)
     if not sweep:
-        tenants = tenants.filter(app_id__in=marked)
+        # And the tenants with jobs held past their bound (tenants.jobs.fairness), which Redis keeps.
+        tenants = tenants.filter(app_id__in=marked | _held_tenants())
     for tenant in tenants.order_by("app_id"):
         _relay_tenant(tenant_context_for(tenant), marked=tenant.app_id in marked, report=report)
     if marked:
@@ -65,6 +68,13 @@ def outbox_relay(*, sweep: bool = False) -> RelayReport:
         gone = marked - set(everywhere.filter(app_id__in=marked).values_list("app_id", flat=True))
         PendingOutbox.objects.filter(app_id__in=gone).delete()
     return report
+
+
+def _held_tenants() -> set[str]:
+    try:
+        return held_tenants()
+    except REDIS_UNREACHABLE:
+        return set()  # nothing can be pushed anyway; the marks in the control database still say who to look at
 
 
 def sweep_claim() -> bool:
@@ -95,13 +105,22 @@ def outbox_relay_in_maintenance() -> None:
         connections.close_all()
 
 
+def outbox_relay_tenant(*, app_id: str) -> RelayReport:
+    """One tenant's outbox only: a worker releasing a held tenant's jobs as its queued count falls."""
+    report = RelayReport()
+    tenant = Tenant.objects.exclude(status=Tenant.Status.PROVISIONING).filter(app_id=app_id).first()
+    if tenant is not None:
+        _relay_tenant(tenant_context_for(tenant), marked=True, report=report)
+    return report
+
+
 def _relay_tenant(tenant: TenantContext, *, marked: bool, report: RelayReport) -> None:
     if marked:
         # Unmarked before its rows are read: a commit that fails meanwhile marks it again, and is not lost.
         PendingOutbox.objects.filter(app_id=tenant.app_id).delete()
     with activate_tenant(tenant):
         try:
-            _relay_outbox(OutboxJob, tenant.app_id, report)
+            _relay_outbox(OutboxJob, tenant.app_id, report, rooms=Rooms(app_id=tenant.app_id))
         except DatabaseError as error:
             # This tenant's database server is unreachable: the others are relayed all the same.
             logger.warning("%s: outbox not relayed: %s", tenant.app_id, error)
@@ -111,21 +130,38 @@ def _relay_tenant(tenant: TenantContext, *, marked: bool, report: RelayReport) -
                 outbox_mark_pending(tenant=tenant)
 
 
-def _relay_outbox(model: OutboxModel, name: str, report: RelayReport) -> None:
-    """Pushes every record of one outbox (the active tenant's, or the platform's) and deletes it."""
+def _relay_outbox(model: OutboxModel, name: str, report: RelayReport, rooms: Rooms | None = None) -> None:
+    """Pushes every record of one outbox (the active tenant's, or the platform's) and deletes it.
+
+    A tenant's records are pushed only as far as its bound on queued jobs allows (tenants.jobs.fairness):
+    the pass stops at the first record with no room, and the rest wait for a later pass, in their order.
+    """
     report.tenants.append(name)
+    locked = rooms is not None and rooms.held_anywhere()
+    if locked and not release_lock(app_id=name, queue=settings.JOBS_QUEUE):
+        # Another relay (or a worker) is releasing this tenant's held jobs: two would push them out of order.
+        report.left[name] = model.objects.filter(attempts__lt=MAX_ATTEMPTS).count()
+        return
     try:
-        while _relay_batch(model, report) == BATCH:
+        while _relay_batch(model, report, rooms) == BATCH and not (rooms and rooms.full):
             pass
     except REDIS_UNREACHABLE:
         report.left[name] = model.objects.count()
         raise
+    finally:
+        if locked:
+            try:
+                release_unlock(app_id=name, queue=settings.JOBS_QUEUE)
+            except REDIS_UNREACHABLE:
+                pass  # the lock expires by itself
     left = model.objects.filter(attempts__lt=MAX_ATTEMPTS).count()
     if left:
         report.left[name] = left
+    if rooms is not None:
+        rooms.settle(drained=not left)
 
 
-def _relay_batch(model: OutboxModel, report: RelayReport) -> int:
+def _relay_batch(model: OutboxModel, report: RelayReport, rooms: Rooms | None = None) -> int:
     with transaction.atomic(using=router.db_for_write(model)):
         records = list(
             model.objects.select_for_update(skip_locked=True)
@@ -142,6 +178,8 @@ def _relay_batch(model: OutboxModel, report: RelayReport) -> int:
         for record, found in zip(records, queued, strict=True):
             if found:
                 continue
+            if rooms is not None and not rooms.take(json.loads(record.payload)["queue"]):
+                break  # the tenant is at its bound: this record and the later ones wait, in their order
             try:
                 pushed = push(job_id=record.id, func_name=record.func_name, payload=record.payload)
             except REDIS_UNREACHABLE:

@@ -1,0 +1,112 @@
+"""Usage per tenant per day: requests, errors (5xx answers), jobs run and WeChat calls (docs/fairness.md).
+
+One Redis hash per tenant per day (`<CACHE_KEY_PREFIX>:usage:<AppID>:<YYYYMMDD>`, a field per kind), kept
+USAGE_KEEP_DAYS days: 30 days of a tenant are 30 small hashes, read in one pipeline. Counted where the thing
+happens, never from logs: requests and errors by tenants.fair_requests, WeChat calls by wechat.client, jobs
+by the worker as it takes one (tenants.jobs.release).
+
+A web process adds its counts up in memory and writes them in one pipeline at most every USAGE_FLUSH_SECONDS
+(and at exit), so a request pays no Redis round trip of its own for them; a process killed outright loses
+at most that last second's counts. Counts that Redis refuses are kept for the next flush.
+"""
+
+import atexit
+import logging
+import threading
+import time
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.exceptions import REDIS_UNREACHABLE
+from core.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("requests", "errors", "busy", "jobs", "wechat_calls")
+
+_pending: dict[tuple[str, str, str], int] = {}  # (AppID, YYYYMMDD, kind) -> count not written yet
+_lock = threading.Lock()  # gevent patches it into a greenlet lock; it guards only the swap, never I/O
+_last_flush = time.monotonic()
+
+
+def usage_key(*, app_id: str, day: date) -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:usage:{app_id}:{day:%Y%m%d}"
+
+
+def _today() -> str:
+    return f"{timezone.localdate():%Y%m%d}"
+
+
+def usage_add(*, app_id: str | None, kind: str, count: int = 1) -> None:
+    """Counts `count` of `kind` for the tenant today; written to Redis with the next flush."""
+    if not app_id:
+        return
+    key = (app_id, _today(), kind)
+    with _lock:
+        _pending[key] = _pending.get(key, 0) + count
+    if time.monotonic() - _last_flush >= settings.USAGE_FLUSH_SECONDS:
+        usage_flush()
+
+
+def usage_add_now(*, app_id: str, kind: str, count: int = 1) -> None:
+    """Counts and writes at once (a worker, whose work horses do not live long enough to flush later)."""
+    usage_add(app_id=app_id, kind=kind, count=count)
+    usage_flush()
+
+
+def usage_flush() -> None:
+    """Writes this process's counts in one pipeline; on a Redis error they are kept for the next flush."""
+    global _last_flush
+    with _lock:
+        counts = dict(_pending)
+        _pending.clear()
+        _last_flush = time.monotonic()
+    if not counts:
+        return
+    ttl = int(settings.USAGE_KEEP_DAYS) * 86400
+    try:
+        with get_redis().pipeline(transaction=False) as pipeline:
+            for (app_id, day, kind), count in counts.items():
+                key = f"{settings.CACHE_KEY_PREFIX}:usage:{app_id}:{day}"
+                pipeline.hincrby(key, kind, count)
+                pipeline.expire(key, ttl)
+            pipeline.execute()
+    except REDIS_UNREACHABLE as error:
+        logger.warning("usage counts kept for the next flush: %s", error)
+        with _lock:
+            for entry, count in counts.items():
+                _pending[entry] = _pending.get(entry, 0) + count
+
+
+def usage_days(*, app_id: str, days: int = 30) -> list[dict[str, int | str]]:
+    """The tenant's usage of the last `days` days, newest first: {"day": "2026-12-01", "requests": 3, ...}."""
+    today = timezone.localdate()
+    wanted = [today - timedelta(days=n) for n in range(days)]
+    with get_redis().pipeline(transaction=False) as pipeline:
+        for day in wanted:
+            pipeline.hgetall(usage_key(app_id=app_id, day=day))
+        found = pipeline.execute()
+    rows: list[dict[str, int | str]] = []
+    for day, fields in zip(wanted, found, strict=True):
+        counts = {(name.decode() if isinstance(name, bytes) else name): int(value) for name, value in fields.items()}
+        rows.append({"day": day.isoformat(), **{kind: counts.get(kind, 0) for kind in KINDS}})
+    return rows
+
+
+def usage_totals(rows: list[dict[str, int | str]]) -> dict[str, int]:
+    return {kind: sum(int(row[kind]) for row in rows) for kind in KINDS}
+
+
+def usage_get(*, app_id: str, days: int = 30) -> dict[str, object]:
+    """The platform API's `usage`: the days (newest first) and their totals; empty counts when Redis is down."""
+    try:
+        rows = usage_days(app_id=app_id, days=days)
+    except REDIS_UNREACHABLE as error:
+        logger.warning("%s: usage not read: %s", app_id, error)
+        rows = []
+    return {"days": rows, "totals": usage_totals(rows)}
+
+
+atexit.register(usage_flush)
