@@ -132,7 +132,8 @@ def test_the_periodic_job_is_enqueued_once_per_period_and_runs_as_a_platform_job
     assert "payments-reconcile" in periodic_enqueue_due()
     assert "payments-reconcile" not in periodic_enqueue_due()  # the period is claimed: once for the fleet
     [queued] = [queued for queued in jobs_queue().jobs if queued.func_name == job.func]
-    assert queued.meta == {"app_id": None, "platform": True}
+    # (Sentry's RQ integration adds its trace headers when an earlier test of the process started Sentry.)
+    assert {key: queued.meta.get(key) for key in ("app_id", "platform")} == {"app_id": None, "platform": True}
     assert queued.perform() == [f"{TENANT_A}: 1 checked, 1 paid, 0 closed, 0 refunds settled, 0 still pending"]
     assert order_in(TENANT_A, order["id"]).status == "paid"
 
