@@ -156,6 +156,9 @@ TENANT_SECRETS_KEYS = env.list("TENANT_SECRETS_KEYS")
 # --- Cache -----------------------------------------------------------------------------------------------
 # `default` scopes every key to the active tenant (core.cache.make_tenant_key); `platform` holds keys that
 # belong to no tenant, such as the tenant registry's cached entries.
+# With REDIS_SENTINELS, REDIS_URL names the master by its Sentinel name (config/settings/sentinel.py).
+from config.settings.sentinel import *  # noqa: E402, F403
+
 REDIS_URL = env("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="miniplex")
 # Redis connections one process may hold, caches, queue and token holder together (core.redis); a request past
@@ -272,6 +275,7 @@ RQ_QUEUES = {
     if REDIS_URL
     else {"ASYNC": False, "DEFAULT_TIMEOUT": JOBS_TIMEOUT_SECONDS}
 }
+RQ_QUEUES = {name: sentinel_rq_queue(queue) for name, queue in RQ_QUEUES.items()}  # noqa: F405 (django-rq's form)
 # tenants.jobs.enqueue waits for the tenant database's commit itself, so django-rq's own mode is "auto".
 RQ = {"WORKER_CLASS": "tenants.worker.TenantWorker", "JOB_CLASS": "tenants.jobs.TenantJob", "COMMIT_MODE": "auto"}
 # rq reads RQ_KEY_PREFIX from the environment when it is imported; tenants.jobs checks that it matches.

@@ -18,7 +18,9 @@ def get_connection() -> Redis:
     """The Redis of the jobs queue (RQ_QUEUES) on the process's shared pool (core.redis), or the embedded
     default's in-process fakeredis when no Redis is configured (jobs then run at once: ASYNC False)."""
     _check_key_prefix()
-    return get_redis(settings.RQ_QUEUES[settings.JOBS_QUEUE].get("URL", ""))
+    config = settings.RQ_QUEUES[settings.JOBS_QUEUE]
+    # Through Sentinel django-rq's config names the sentinels, and REDIS_URL the same master (config.settings.sentinel).
+    return get_redis(config.get("URL", settings.REDIS_URL if "SENTINELS" in config else ""))
 
 
 def _check_key_prefix() -> None:
