@@ -64,6 +64,9 @@ class Authorizer(models.Model):
 
     environment = models.CharField(max_length=32, default=registry_environment, editable=False)
     app_id = models.CharField(max_length=64)
+    # The mini-program's original id (原始ID, gh_...) from api_get_authorizer_info: the ToUserName of its pushes,
+    # the only field binding a push to this authorizer (the component's keys are every authorizer's).
+    user_name = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AUTHORIZED)
     # The permission sets (权限集) the owner granted: WeChat's func_info ids.
     func_info = models.JSONField(default=list, blank=True)

@@ -118,10 +118,11 @@ def _authorization_complete(*, auth_code: str, link: AuthorizationLink | None, a
         if error.errcode in AUTH_CODE_ERRCODES:
             raise AuthorizationCodeRejected() from None
         raise
-    authorizer, previous_status = _authorizer_store(tokens)
+    info = _authorizer_info(tokens.app_id)
+    authorizer, previous_status = _authorizer_store(tokens, user_name=str(info.get("user_name") or "")[:64])
     tenant = Tenant.objects.filter(app_id=tokens.app_id).first()
     if tenant is None:
-        _tenant_create(tokens, link=link, actor=actor)
+        _tenant_create(tokens, link=link, actor=actor, nick_name=str(info.get("nick_name") or ""))
     else:
         _tenant_link(tenant, tokens, previous_status=previous_status, actor=actor)
     if link is not None:
@@ -132,11 +133,12 @@ def _authorization_complete(*, auth_code: str, link: AuthorizationLink | None, a
     return authorizer
 
 
-def _authorizer_store(tokens: AuthorizerTokens) -> tuple[Authorizer, str | None]:
+def _authorizer_store(tokens: AuthorizerTokens, *, user_name: str) -> tuple[Authorizer, str | None]:
     """The authorizer's row with the new tokens (a new authorization invalidates the old refresh token)."""
     existing = Authorizer.objects.select_for_update().filter(app_id=tokens.app_id).first()
     values = {
         "status": Authorizer.Status.AUTHORIZED,
+        **({"user_name": user_name} if user_name else {}),
         "func_info": list(tokens.func_info),
         "refresh_token_encrypted": secret_encrypt(tokens.refresh_token),
         "access_token_encrypted": secret_encrypt(tokens.access_token),
@@ -151,9 +153,9 @@ def _authorizer_store(tokens: AuthorizerTokens) -> tuple[Authorizer, str | None]
     return Authorizer.objects.get(pk=existing.pk), existing.status
 
 
-def _tenant_create(tokens: AuthorizerTokens, *, link: AuthorizationLink | None, actor: Actor) -> Tenant:
+def _tenant_create(tokens: AuthorizerTokens, *, link: AuthorizationLink | None, actor: Actor, nick_name: str) -> Tenant:
     """A new tenant, provisioned by a platform job (provisioning, then active), in component mode."""
-    name = (link.tenant_name if link else "") or _nickname(tokens.app_id)
+    name = ((link.tenant_name if link else "") or nick_name or tokens.app_id)[:100]
     tenant = tenant_onboard(app_id=tokens.app_id, name=name)
     # Still provisioning (no request reaches it): the mode is set before the job makes it active.
     Tenant.objects.filter(pk=tenant.pk).update(auth_mode=Tenant.AuthMode.COMPONENT)
@@ -166,12 +168,28 @@ def _tenant_create(tokens: AuthorizerTokens, *, link: AuthorizationLink | None, 
     return tenant
 
 
-def _nickname(app_id: str) -> str:
+def _authorizer_info(app_id: str) -> dict[str, Any]:
+    """api_get_authorizer_info's account facts (nick_name, user_name), {} when WeChat cannot say now.
+
+    Without the original id the authorizer's pushes are refused until authorizer_user_name fetches it.
+    """
     try:
         info = component_call(lambda token: component_client().authorizer_info(token, app_id=app_id))
     except WeChatError:
-        return app_id  # the name is only a label; an operator may change it
-    return str(info.get("authorizer_info", {}).get("nick_name") or app_id)[:100]
+        return {}
+    facts = info.get("authorizer_info")
+    return facts if isinstance(facts, dict) else {}
+
+
+def authorizer_user_name(*, app_id: str) -> str:
+    """The authorizer's original id (gh_...), asked of WeChat once when an older authorization did not keep it."""
+    stored = Authorizer.objects.filter(app_id=app_id).values_list("user_name", flat=True).first()
+    if stored:
+        return stored
+    user_name = str(_authorizer_info(app_id).get("user_name") or "")[:64]
+    if user_name:
+        Authorizer.objects.filter(app_id=app_id).update(user_name=user_name)
+    return user_name
 
 
 def _tenant_link(tenant: Tenant, tokens: AuthorizerTokens, *, previous_status: str | None, actor: Actor) -> None:

@@ -21,10 +21,17 @@ class PushCredentials:
     mode: str  # plain | compatible | safe
     format: str  # json | xml
     transfer_customer_service: bool = False
+    # Set when the keys are shared by several tenants (an open platform's: every authorizer's pushes are signed
+    # and encrypted alike): the ToUserName a push must name (the mini-program's original id, gh_...), the only
+    # field binding it to the path's tenant. None for a tenant's own keys, which bind it already.
+    addressee: str | None = None
 
     def __repr__(self) -> str:
         # Never the Token or the key, should a log line or an error report show this object.
-        return f"PushCredentials(app_id_expected={self.app_id_expected!r}, mode={self.mode!r}, format={self.format!r})"
+        return (
+            f"PushCredentials(app_id_expected={self.app_id_expected!r}, mode={self.mode!r}, format={self.format!r}, "
+            f"addressee={self.addressee!r})"
+        )
 
 
 CredentialsSource = Callable[[str], PushCredentials | None]

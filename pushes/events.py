@@ -57,6 +57,8 @@ def _answers_apply(message: dict[str, Any], kind: str, *, grants: bool) -> None:
         if answer not in SubscriptionState.Status.values:
             continue
         state = _state(openid, text(item, "TemplateId"))
+        if _older(event_time, state.event_time):
+            continue  # a late delivery (or WeChat's retry) of an answer the user has since changed
         state.status = answer
         if answer == SubscriptionState.Status.ACCEPT:
             state.remaining += 1 if grants else 0
@@ -78,8 +80,15 @@ def subscribe_sent_handle(message: dict[str, Any]) -> None:
             state.last_error = ""
         else:
             state.last_error = f"{error_code}: {text(item, 'ErrorStatus')}"[:128]
-        state.event_time = event_time
+        # A send happened whenever its result comes; it does not make an older answer the newest.
+        if not _older(event_time, state.event_time):
+            state.event_time = event_time
         state.save()
+
+
+def _older(event_time: int | None, stored: int | None) -> bool:
+    """Whether a push's CreateTime is before the latest one applied (same second: not older, it is applied)."""
+    return event_time is not None and stored is not None and event_time < stored
 
 
 def customer_message_handle(message: dict[str, Any]) -> None:

@@ -41,6 +41,22 @@ class PushTooLarge(ApplicationError):
     status = 413
 
 
+class PushRejected(ApplicationError):
+    """A push refused by pushes' own checks (beyond wechat.crypto's): logged like a PushRefused."""
+
+
+class PushAddresseeMismatch(PushRejected):
+    code = "push_addressee_mismatch"
+    message = "The push is addressed to another mini-program than the one in its URL."
+    status = 403
+
+
+class PushReplayed(PushRejected):
+    code = "push_replayed"
+    message = "This timestamp and nonce already signed another push."
+    status = 403
+
+
 # wechat.crypto.PushRefused's reasons -> what the receiver answers.
 REFUSALS: dict[str, type[ApplicationError]] = {
     "signature": PushSignatureInvalid,

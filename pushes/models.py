@@ -15,7 +15,7 @@ class PushRecord(models.Model):
         HANDLED = "handled", "handled"
         IGNORED = "ignored", "recorded, no handler for its kind"
 
-    # SHA-256 hex of MsgId, else of FromUserName + CreateTime + Event (+ trace_id for media checks).
+    # SHA-256 hex of MsgId, else of the whole message (pushes.messages.push_dedup_key).
     dedup_key = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=64, db_index=True, help_text="The Event of an event push, else its MsgType.")
     from_user = models.CharField(max_length=128, blank=True, default="")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushes.credentials import PushCredentials
+from pushes.exceptions import PushAddresseeMismatch
 from wechat.crypto import MessageCrypto, PushRefused, push_signature, signature_valid, xml_build, xml_parse
 
 SAFE, COMPATIBLE, PLAIN = "safe", "compatible", "plain"
@@ -48,6 +49,21 @@ def push_open(
     if not signature_valid(query.get("signature"), credentials.token, timestamp, nonce):
         raise PushRefused("signature")
     return OpenedPush(message=body_parse(body, credentials.format), encrypted=False)
+
+
+def push_addressee_check(credentials: PushCredentials, message: Mapping[str, Any], *, app_id: str) -> None:
+    """For keys shared by several tenants: the push must be addressed to the path's tenant.
+
+    Its ToUserName must be the tenant's original id, and an event naming an AppID (a media check's `appid`)
+    must name the tenant's (PushAddresseeMismatch otherwise).
+    """
+    if credentials.addressee is None:
+        return
+    if message.get("ToUserName") != credentials.addressee:
+        raise PushAddresseeMismatch()
+    named = [value for key, value in message.items() if key.lower() == "appid" and value not in (None, "")]
+    if any(value != app_id for value in named):
+        raise PushAddresseeMismatch()
 
 
 def _open_encrypted(credentials: PushCredentials, query: Mapping[str, str], body: bytes) -> dict[str, Any]:

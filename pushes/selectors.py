@@ -50,5 +50,6 @@ def console_page_read() -> dict[str, Any]:
     return {
         "settings": push_settings_get(app_id=require_current_tenant().app_id),
         "records": push_records_list(limit=CONSOLE_ROWS),
-        "messages": customer_messages_list(openid=None, before_id=None, limit=CONSOLE_ROWS),
+        # Not "messages": that is django.contrib.messages' flash list, which the admin's base template shows.
+        "customer_messages": customer_messages_list(openid=None, before_id=None, limit=CONSOLE_ROWS),
     }

@@ -20,10 +20,11 @@ from core.tenant_context import TenantContext, activate_tenant
 from pushes import conf
 from pushes.credentials import PushCredentials, push_credentials_for
 from pushes.events import CUSTOMER_SERVICE_KINDS
-from pushes.exceptions import REFUSALS, PushNotConfigured
+from pushes.exceptions import REFUSALS, PushNotConfigured, PushRejected
 from pushes.handlers import push_kind
 from pushes.messages import text
-from pushes.receiver import OpenedPush, push_open, reply_build, url_check
+from pushes.receiver import OpenedPush, push_addressee_check, push_open, reply_build, url_check
+from pushes.replay import push_nonce_claim
 from pushes.services import push_record
 from tenants.selectors import tenant_resolve
 from wechat.crypto import PushRefused
@@ -31,6 +32,8 @@ from wechat.crypto import PushRefused
 logger = logging.getLogger(__name__)
 
 SUCCESS = b"success"
+# What the receiver answers itself (anything else is a bug, for the error middleware).
+ANSWERED: tuple[type[BaseException], ...] = (PushRefused, ApplicationError, DatabaseError, *REDIS_UNREACHABLE)
 # Message types (not events) a tenant may hand to WeChat's customer-service tool.
 TRANSFERABLE = tuple(kind for kind in CUSTOMER_SERVICE_KINDS if kind != "user_enter_tempsession")
 
@@ -42,17 +45,30 @@ def push_receive(request: HttpRequest, app_id: str) -> HttpResponse:
         # The registry first: an AppID it does not know is answered from its (negative) cache, costing no query.
         tenant = tenant_resolve(app_id=app_id)
         credentials = _credentials(tenant.app_id)
-        if request.method == "GET":
-            return HttpResponse(url_check(credentials, request.GET), content_type="text/plain")
-        return _push(request, tenant, credentials)
-    except PushRefused as refused:
-        logger.warning("pushes: %s push refused (%s) %s", app_id, refused.reason, refused.detail)
-        return error_response(REFUSALS[refused.reason]())
-    except ApplicationError as error:
+    except ANSWERED as error:
+        return _refusal(app_id, error)
+    # The tenant is active from here on: its log lines carry its app_id (core.logging), its cache keys its scope.
+    with activate_tenant(tenant):
+        try:
+            if request.method == "GET":
+                return HttpResponse(url_check(credentials, request.GET), content_type="text/plain")
+            return _push(request, tenant, credentials)
+        except ANSWERED as error:
+            return _refusal(app_id, error)
+
+
+def _refusal(app_id: str, error: BaseException) -> HttpResponse:
+    """The answer to a push that is refused or cannot be recorded now."""
+    if isinstance(error, PushRefused):
+        logger.warning("pushes: %s push refused (%s) %s", app_id, error.reason, error.detail)
+        return error_response(REFUSALS[error.reason]())
+    if isinstance(error, PushRejected):
+        logger.warning("pushes: %s push refused (%s)", app_id, error.code)
         return error_response(error)
-    except (DatabaseError,) + REDIS_UNREACHABLE as error:
-        logger.warning("pushes: %s push not recorded now: %s", app_id, error)
-        return error_response(ServiceUnavailable("Unable to record the push now; WeChat will push it again."))
+    if isinstance(error, ApplicationError):
+        return error_response(error)
+    logger.warning("pushes: %s push not recorded now: %s", app_id, error)
+    return error_response(ServiceUnavailable("Unable to record the push now; WeChat will push it again."))
 
 
 def _credentials(app_id: str) -> PushCredentials:
@@ -67,12 +83,14 @@ def _push(request: HttpRequest, tenant: TenantContext, credentials: PushCredenti
     max_bytes = conf.max_body_bytes()
     if not declared.isdigit() or int(declared) > max_bytes:
         raise PushRefused("size")  # before the body is read
-    opened = push_open(
-        credentials, request.GET, request.body, max_bytes=max_bytes, tolerance=conf.timestamp_tolerance_seconds()
+    tolerance = conf.timestamp_tolerance_seconds()
+    opened = push_open(credentials, request.GET, request.body, max_bytes=max_bytes, tolerance=tolerance)
+    push_addressee_check(credentials, opened.message, app_id=tenant.app_id)
+    push_nonce_claim(
+        timestamp=request.GET["timestamp"], nonce=request.GET.get("nonce", ""), body=request.body, tolerance=tolerance
     )
-    with activate_tenant(tenant):
-        record = push_record(message=opened.message)
-    kind = push_kind(opened.message) or "-"
+    record = push_record(message=opened.message)
+    kind = push_kind(opened.message)[:64] or "-"
     logger.info("pushes: %s %s push %s", tenant.app_id, kind, "recorded" if record else "again")
     return _answer(credentials, opened)
 

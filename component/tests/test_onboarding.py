@@ -197,7 +197,8 @@ def _message_push(app_id_in_ciphertext: str) -> tuple[str, bytes]:
     """A text message to the open platform's message URL, encrypted as WeChat does for authorizers."""
     crypto = MessageCrypto(token=COMPONENT_TOKEN, encoding_aes_key=COMPONENT_AES_KEY, app_id=app_id_in_ciphertext)
     now = int(time.time())
-    message = {"ToUserName": "gh_x", "FromUserName": "o-user", "CreateTime": now, "MsgType": "text"}
+    # Addressed to the authorizer's original id (the fake's: gh_ + the AppID's last 12), as the receiver requires.
+    message = {"ToUserName": f"gh_{TENANT_B[-12:]}", "FromUserName": "o-user", "CreateTime": now, "MsgType": "text"}
     # A MsgId of its own: the receiver records each push once by it, and the records outlive a test.
     encrypted = crypto.encrypt(xml_build({**message, "Content": "你好", "MsgId": secrets.randbelow(10**15)}))
     timestamp, nonce = str(now), "n0nce"
