@@ -1,7 +1,8 @@
 """Usage per tenant per day: requests, errors (5xx answers), jobs run and WeChat calls (docs/fairness.md).
 
-One Redis hash per tenant per day (`<CACHE_KEY_PREFIX>:usage:<AppID>:<YYYYMMDD>`, a field per kind), kept
-USAGE_KEEP_DAYS days: 30 days of a tenant are 30 small hashes, read in one pipeline. Counted where the thing
+One Redis hash per tenant per day (`<CACHE_KEY_PREFIX>:1:<AppID>:usage:<YYYYMMDD>`: in the tenant's cache scope, so
+retiring the tenant deletes it), a field per kind, kept USAGE_KEEP_DAYS days: 30 days of a tenant are 30 small
+hashes, read in one pipeline. Counted where the thing
 happens, never from logs: requests and errors by tenants.fair_requests, WeChat calls by wechat.client, jobs
 by the worker as it takes one (tenants.jobs.release).
 
@@ -32,7 +33,14 @@ _last_flush = time.monotonic()
 
 
 def usage_key(*, app_id: str, day: date) -> str:
-    return f"{settings.CACHE_KEY_PREFIX}:usage:{app_id}:{day:%Y%m%d}"
+    return _key(app_id, f"{day:%Y%m%d}")
+
+
+def _key(app_id: str, day: str) -> str:
+    # In the tenant's scope of the default cache (core.cache.make_tenant_key's layout), so that retiring the
+    # tenant deletes its usage with the rest of its keys (core.cache.tenant_scope_delete).
+    version = settings.CACHES["default"].get("VERSION", 1)
+    return f"{settings.CACHE_KEY_PREFIX}:{version}:{app_id}:usage:{day}"
 
 
 def _today() -> str:
@@ -69,7 +77,7 @@ def usage_flush() -> None:
     try:
         with get_redis().pipeline(transaction=False) as pipeline:
             for (app_id, day, kind), count in counts.items():
-                key = f"{settings.CACHE_KEY_PREFIX}:usage:{app_id}:{day}"
+                key = _key(app_id, day)
                 pipeline.hincrby(key, kind, count)
                 pipeline.expire(key, ttl)
             pipeline.execute()
