@@ -114,7 +114,11 @@ class TenantPushSettingsApi(TenantPlatformApi):
             write_only=True,
             help_text="The 43-character EncodingAESKey (compatible and safe modes); omitted keeps the stored key.",
         )
-        mode = serializers.ChoiceField(PushSettings.Mode.values, required=False)
+        mode = serializers.ChoiceField(
+            PushSettings.Mode.values,
+            required=False,
+            help_text="safe is the one to use: plain and compatible accept plain bodies, which WeChat does not sign.",
+        )
         format = serializers.ChoiceField(PushSettings.Format.values, required=False)
         transfer_customer_service = serializers.BooleanField(required=False)
 

@@ -36,6 +36,9 @@ class PushSettingsForm(forms.ModelForm):
     class Meta:
         model = PushSettings
         fields = ["app_id", "mode", "format", "transfer_customer_service"]
+        help_texts = {
+            "mode": "Safe is the one to use: plain and compatible accept plain bodies, which WeChat does not sign.",
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

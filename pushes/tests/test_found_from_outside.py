@@ -204,3 +204,9 @@ def test_the_schema_documents_the_push_operations_constraints(pushes_db):
     push_put = schema["paths"]["/platform/v1/tenants/{app_id}/push"]["put"]
     ref = push_put["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert schema["components"]["schemas"][ref]["properties"]["token"]["minLength"] == 1
+
+
+def test_an_appid_no_tenant_has_is_404_tenant_not_found(pushes_db):
+    """The registry is asked before the push settings (docs/pushes.md's table)."""
+    answer = Client().get("/wechat/v1/push/wx9999999999999999", {"echostr": "x"})
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "tenant_not_found"

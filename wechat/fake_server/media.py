@@ -118,7 +118,8 @@ def verdict_message(check: MediaCheck, *, suggest: str, label: int | None = None
     """The `wxa_media_check` push as WeChat sends it (JSON field names; the push part renders XML from it)."""
     label = label if label is not None else LABELS.get(suggest, 100)
     message: dict[str, Any] = {
-        "ToUserName": f"gh_{check.app_id[2:14]}",
+        # The original id the fake gives everywhere (push.py, component.py): a component tenant's pushes must name it.
+        "ToUserName": f"gh_{check.app_id[-12:]}",
         "FromUserName": check.openid,
         "CreateTime": int(time.time()),
         "MsgType": "event",
