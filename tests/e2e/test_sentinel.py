@@ -1,12 +1,13 @@
 """Redis through Sentinel: the master is killed (kill -9) under load, the sentinels promote the replica, and the stack
 goes on (docs/redis-sentinel.md has the figures this test prints).
 
-A master, a replica and three `redis-sentinel` processes of this test's own on free loopback ports; gunicorn (the
-shipped config), an rq worker and the outbox relay are started with REDIS_SENTINELS only (no address of a Redis
-anywhere). While a steady load asks /api/v1/ping (the tenant registry's cache: Redis) and jobs are enqueued every
-quarter second, the master is killed: the test measures how long requests got 503, checks that every accepted job
-ran (a job whose write the replica never received is pushed again by the outbox relay's sweep), and that the
-access_token holder kept one token per AppID (one stable_token call per AppID, before and after the failover).
+A master, a replica and three `redis-sentinel` processes of this test's own on free loopback ports; nginx,
+gunicorn, an rq worker and the outbox relay under supervisord (the shipped configs), given REDIS_SENTINELS only (no
+address of a Redis anywhere). Requests (/api/v1/ping, a job's state) run every 50 ms and jobs are enqueued (in a
+transaction, as the services do) every 250 ms. The replica's link is cut, so that the jobs enqueued from then on
+exist only on the master, and the master is killed. The test measures the failover and the 503 window, checks that
+every accepted job ran (those the new master never received are pushed again from their outbox records), and that
+the access_token holder kept one token per AppID (one stable_token call per AppID, before and after).
 """
 
 import json
