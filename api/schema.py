@@ -20,6 +20,7 @@ from rest_framework.permissions import AllowAny
 
 from core.exceptions import ApplicationError, RequestTooLarge, ServiceUnavailable
 from tenants.exceptions import AppIdInvalid, AppIdMissing, TenantNotFound, TenantSuspended
+from tenants.fair_requests import TenantBusy
 
 TENANT_PATH_PREFIX = "/api/v1/"
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -131,7 +132,7 @@ class TenantAutoSchema(AutoSchema):
         view = self.view
         entries: list[tuple[int, str, str]] = []
         if self.path.startswith(TENANT_PATH_PREFIX):
-            entries += map(_entry, (AppIdMissing, AppIdInvalid, TenantNotFound, TenantSuspended))
+            entries += map(_entry, (AppIdMissing, AppIdInvalid, TenantNotFound, TenantSuspended, TenantBusy))
         if view.authentication_classes:
             entries.append(NOT_AUTHENTICATED)  # a wrong token is refused even where none is needed
         if any(permission is not AllowAny for permission in view.permission_classes):

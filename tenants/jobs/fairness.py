@@ -71,6 +71,18 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def held_forget(*, app_ids: set[str], queue: str | None = None) -> None:
+    """Tenants that no longer exist: out of the held tenants, their counts and held keys deleted."""
+    if not app_ids:
+        return
+    queue = queue or settings.JOBS_QUEUE
+    with get_connection().pipeline(transaction=False) as pipeline:
+        pipeline.srem(held_tenants_key(queue=queue), *app_ids)
+        for app_id in app_ids:
+            pipeline.delete(held_key(queue=queue, app_id=app_id), queued_key(queue=queue, app_id=app_id))
+        pipeline.execute()
+
+
 def release_lock_key(*, queue: str, app_id: str) -> str:
     return _prefix("release", queue, app_id)
 

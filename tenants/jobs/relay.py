@@ -25,7 +25,7 @@ from rq.job import Job
 
 from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
-from tenants.jobs.fairness import Rooms, held_tenants, release_lock, release_unlock
+from tenants.jobs.fairness import Rooms, held_forget, held_tenants, release_lock, release_unlock
 from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
 from tenants.jobs.periodic import periodic_enqueue_due
 from tenants.jobs.queue import get_connection
@@ -57,11 +57,16 @@ def outbox_relay(*, sweep: bool = False) -> RelayReport:
     _relay_outbox(PlatformOutboxJob, "platform", report)
     marked = set(PendingOutbox.objects.values_list("app_id", flat=True))
     tenants = Tenant.objects.exclude(status=Tenant.Status.PROVISIONING)
+    held = _held_tenants()
     if not sweep:
         # And the tenants with jobs held past their bound (tenants.jobs.fairness), which Redis keeps.
-        tenants = tenants.filter(app_id__in=marked | _held_tenants())
+        tenants = tenants.filter(app_id__in=marked | held)
     for tenant in tenants.order_by("app_id"):
         _relay_tenant(tenant_context_for(tenant), marked=tenant.app_id in marked, report=report)
+    if held:
+        # A tenant retired while its jobs were held took its outbox with it: nothing is left to release.
+        everywhere = getattr(Tenant, "all_environments", Tenant.objects)
+        held_forget(app_ids=held - set(everywhere.filter(app_id__in=held).values_list("app_id", flat=True)))
     if marked:
         # A tenant dropped since it was marked took its outbox with it; one being provisioned keeps its mark.
         everywhere = getattr(Tenant, "all_environments", Tenant.objects)  # another environment's marks stay

@@ -136,6 +136,9 @@ def test_the_schema_documents_the_usage_field():
     assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TenantDetailOutput"}
     assert components["TenantDetailOutput"]["properties"]["usage"] == {"$ref": "#/components/schemas/Usage"}
     assert "usage" in components["TenantDetailOutput"]["required"]
+    # Every tenant operation may answer tenant_busy (tenants.fair_requests), with Retry-After.
+    me = schema["paths"]["/api/v1/me"]["get"]["responses"]["429"]
+    assert "`tenant_busy`" in me["description"] and "Retry-After" in me["headers"]
 
 
 def test_the_admin_shows_backlog_and_usage_and_sets_the_tenants_bound(admin_client, settings):  # noqa: ANN001

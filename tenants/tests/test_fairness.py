@@ -188,3 +188,26 @@ def test_held_jobs_whose_held_key_was_lost_are_still_relayed():
     take(ids[0])
     outbox_relay()
     assert on_queue() == ids[1:]
+
+
+def test_one_releaser_at_a_time_keeps_a_tenants_jobs_in_order():
+    ids = enqueue_in_transaction(TENANT_A, [f"a{n}" for n in range(5)])
+    for job_id in ids[:3]:
+        get_queue().remove(job_id)
+        fairness.job_started(app_id=TENANT_A, queue=get_queue().name, job_id=job_id)  # room, nobody releasing
+    assert fairness.release_lock(app_id=TENANT_A, queue=get_queue().name)  # another relay is releasing A's jobs
+    try:
+        report = outbox_relay()
+    finally:
+        fairness.release_unlock(app_id=TENANT_A, queue=get_queue().name)
+    assert report.pushed == 0 and report.left[TENANT_A] == 5  # left for the one releasing, and still looked at
+    assert outbox_relay().pushed == 2
+    assert on_queue() == ids[3:]
+
+
+def test_a_retired_tenant_is_no_longer_looked_at_for_held_jobs():
+    queue = get_queue().name
+    fairness.hold_mark(app_id="wx0000000000000dea", queue=queue)  # held when its tenant was retired
+    outbox_relay()
+    assert fairness.held_tenants() == set()
+    assert fairness.held_token(app_id="wx0000000000000dea", queue=queue) is None
