@@ -175,6 +175,9 @@ def stack_env(ns: Namespace, *, wechat_port: int, pool_size: int, **extra: str) 
         "DB_POOL_SIZE": str(pool_size),
         "API_THROTTLE_RATE_USER": THROTTLE_RATE,
         "API_THROTTLE_RATE_ANON": THROTTLE_RATE,
+        # Like the throttles, lifted for the load: 1,000 clients of one tenant on 2 workers would be past the
+        # per-worker bound of one tenant's requests in progress (tenants.fair_requests, docs/fairness.md).
+        "TENANT_MAX_CONCURRENT_PER_WORKER": "0",
         "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_port}",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(BASE_DIR),
