@@ -14,8 +14,11 @@ JOBS_TENANT_BOUND_CACHE_SECONDS = env.int("JOBS_TENANT_BOUND_CACHE_SECONDS", def
 
 # Requests of one tenant served at once by one web worker process (its greenlets or threads). Past it the request
 # is refused at once with 429 tenant_busy and Retry-After (never queued: a waiting request still holds a
-# greenlet, a socket and nginx's connection). 0: no bound.
-TENANT_MAX_CONCURRENT_PER_WORKER = env.int("TENANT_MAX_CONCURRENT_PER_WORKER", default=100)
+# greenlet, a socket and nginx's connection). 0: no bound. By default a quarter of a gevent worker's connections
+# (deploy/gunicorn.conf.py: GUNICORN_WORKER_CONNECTIONS, 1000): four tenants at their bound leave room for others.
+TENANT_MAX_CONCURRENT_PER_WORKER = env.int(
+    "TENANT_MAX_CONCURRENT_PER_WORKER", default=env.int("GUNICORN_WORKER_CONNECTIONS", default=1000) // 4
+)
 TENANT_BUSY_RETRY_AFTER_SECONDS = env.int("TENANT_BUSY_RETRY_AFTER_SECONDS", default=1)
 
 # Usage per tenant per day (requests, errors, jobs, WeChat calls) in Redis hashes kept this many days.
