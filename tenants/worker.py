@@ -15,7 +15,7 @@ from typing import Any
 import sentry_sdk
 from django.conf import settings
 from django.db import DatabaseError, connections
-from rq.exceptions import AbandonedJobError
+from rq.exceptions import AbandonedJobError, DeserializationError
 from rq.executions import Execution
 from rq.job import Job
 from rq.queue import Queue
@@ -108,16 +108,18 @@ class TenantWorker(Worker):
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         super().prepare_job_execution(job, remove_from_intermediate_queue)
-        metrics.job_started(tenant=_app_id(job), function=job.func_name, queue=job.origin, enqueued_at=job.enqueued_at)
+        metrics.job_started(
+            tenant=_app_id(job), function=_function_name(job), queue=job.origin, enqueued_at=job.enqueued_at
+        )
 
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         super().handle_job_success(job, queue, *args, **kwargs)
-        metrics.job_finished(tenant=_app_id(job), function=job.func_name)
+        metrics.job_finished(tenant=_app_id(job), function=_function_name(job))
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         retried = bool(job.should_retry)  # read before rq's handling uses up a retry
         super().handle_job_failure(job, queue, *args, **kwargs)
-        metrics.job_failed(tenant=_app_id(job), function=job.func_name, retried=retried)
+        metrics.job_failed(tenant=_app_id(job), function=_function_name(job), retried=retried)
 
     def handle_exception(self, job: Job, *exc_info: Any, **kwargs: Any) -> None:
         """Lets rq's Sentry integration report every failure that rq will not retry.
@@ -148,6 +150,14 @@ class TenantWorker(Worker):
 
 def _app_id(job: Job) -> str | None:
     return getattr(job, "app_id", None)
+
+
+def _function_name(job: Job) -> str:
+    """The job's function for the metrics; a payload that is not our JSON (refused as data) has none to read."""
+    try:
+        return job.func_name
+    except DeserializationError:
+        return "undecodable"
 
 
 def _look_up_tenant_before_fork(job: Job) -> None:

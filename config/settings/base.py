@@ -296,6 +296,10 @@ JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)
 # by a Redis outage, and how often it looks into every tenant's outbox as a safety net (one query per tenant).
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=600)
+# Whether the relay passes (relay_outbox, the workers' maintenance) enqueue the periodic platform jobs
+# (tenants.jobs.periodic): reconciliation, certificate refreshes, sweeps. The suite turns them off, so that its
+# workers run only the jobs a test enqueued; the tests of each periodic job call it themselves.
+PERIODIC_JOBS_ENABLED = env.bool("PERIODIC_JOBS_ENABLED", default=True)
 
 # --- Internationalisation and static files ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -37,6 +37,8 @@ set_defaults(
         # rq's keys of the test environment stay apart from a real deployment's on the same Redis (and
         # under CACHE_KEY_PREFIX, so the suite's clean-up of "miniplex-test*" keys removes them too).
         "RQ_KEY_PREFIX": f"miniplex-test{_SUFFIX}-rq",
+        # The suite's workers run only what a test enqueued (a deployed test environment sets it to true).
+        "PERIODIC_JOBS_ENABLED": "false",
     }
 )
 

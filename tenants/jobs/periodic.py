@@ -41,6 +41,11 @@ def periodic_jobs_registered() -> list[PeriodicJob]:
     return list(_registered.values())
 
 
+def periodic_enqueue_due_if_enabled() -> list[str]:
+    """The relay passes' call: nothing while PERIODIC_JOBS_ENABLED is off (the test suite's workers)."""
+    return periodic_enqueue_due() if settings.PERIODIC_JOBS_ENABLED else []
+
+
 def periodic_enqueue_due() -> list[str]:
     """Enqueue each registered job whose period this process is the first to claim; returns their names."""
     enqueued: list[str] = []

@@ -27,7 +27,7 @@ from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.fairness import Rooms, held_forget, held_tenants, release_lock, release_unlock
 from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
-from tenants.jobs.periodic import periodic_enqueue_due
+from tenants.jobs.periodic import periodic_enqueue_due_if_enabled
 from tenants.jobs.queue import get_connection
 from tenants.models import Tenant
 from tenants.outbox.control.models import PendingOutbox, PlatformOutboxJob
@@ -99,7 +99,7 @@ def outbox_relay_in_maintenance() -> None:
     """
     try:
         report = outbox_relay(sweep=sweep_claim())
-        periodic_enqueue_due()
+        periodic_enqueue_due_if_enabled()
     except REDIS_UNREACHABLE + (DatabaseError,) as error:
         logger.warning("outbox relay: pass failed: %s", error)
     else:

@@ -45,3 +45,13 @@ def test_with_redis_down_nothing_is_enqueued_and_the_next_pass_runs_it():
     assert len(get_queue()) == 0
     assert periodic_enqueue_due() == ["test-redis-down"]
     assert len(get_queue()) == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_workers_relay_pass_enqueues_the_periodic_jobs_only_when_enabled(settings, enabled):
+    from tenants.jobs.relay import outbox_relay_in_maintenance
+
+    settings.PERIODIC_JOBS_ENABLED = enabled
+    register_periodic(name="test-relayed", every_seconds=60, func="tests.job_functions.platform_job")
+    outbox_relay_in_maintenance()
+    assert len(get_queue()) == (1 if enabled else 0)

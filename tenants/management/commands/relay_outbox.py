@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connections
 
 from core.exceptions import REDIS_UNREACHABLE
-from tenants.jobs.periodic import periodic_enqueue_due
+from tenants.jobs.periodic import periodic_enqueue_due_if_enabled
 from tenants.jobs.relay import RelayReport, outbox_relay, sweep_claim
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             sweep = time.monotonic() >= next_sweep and sweep_claim()
             try:
                 report = outbox_relay(sweep=sweep)
-                periodic_enqueue_due()
+                periodic_enqueue_due_if_enabled()
             except REDIS_UNREACHABLE + (DatabaseError,) as error:
                 logger.warning("outbox relay: pass failed, retried in %ss: %s", settings.OUTBOX_RELAY_SECONDS, error)
             else:
