@@ -155,7 +155,7 @@ def _app_id(job: Job) -> str | None:
 def _function_name(job: Job) -> str:
     """The job's function for the metrics; a payload that is not our JSON (refused as data) has none to read."""
     try:
-        return job.func_name
+        return job.func_name or "undecodable"
     except DeserializationError:
         return "undecodable"
 
