@@ -11,10 +11,10 @@ import pytest
 from core.tenant_context import activate_tenant
 from payments.tests.conftest import merchant_a, pay_server, pay_server_session  # noqa: F401 (fixtures)
 from payments.tests.helpers import orders_cleaned  # noqa: F401 (a fixture)
-from payments.tests.live import live_django
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 from tests.helpers import BASE_DIR, TENANT_A, TENANT_B
+from tests.live import live_django
 
 CLIENT_DIR = BASE_DIR / "clients" / "miniprogram"
 NODE = shutil.which("node")

@@ -10,10 +10,10 @@ from avatars.tests.images import image_bytes
 from core.tenant_context import activate_tenant
 from pushes.handlers import push_handler_path
 from pushes.models import PushRecord
-from pushes.tests.live import live_django
 from tenants.models import Tenant
 from tenants.selectors import tenant_context_for
 from tests.helpers import TENANT_A, TENANT_B
+from tests.live import live_django
 from tests.workers import wait_for
 
 

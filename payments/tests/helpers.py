@@ -54,7 +54,7 @@ def orders_cleaned(tenant_db: None) -> Iterator[None]:
 @pytest.fixture
 def notify_live(pay_server: object, settings: object) -> Iterator[str]:
     """This process's Django on a real port, and PAY_NOTIFY_BASE_URL pointing at it: the fake posts there."""
-    from payments.tests.live import live_django
+    from tests.live import live_django
 
     with live_django() as url:
         settings.PAY_NOTIFY_BASE_URL = url  # type: ignore[attr-defined]

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 
 from pushes.tests.conftest import PushTenant, run_jobs
-from pushes.tests.live import live_django
 from tests.helpers import TENANT_A, TENANT_B
+from tests.live import live_django
 from wechat.fake_server import FakeWeChatServer
 
 TEMPLATE = "tmpl-live"

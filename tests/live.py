@@ -1,4 +1,5 @@
-"""This process's Django served over real HTTP on 127.0.0.1, so the fake WeChat can push to it.
+"""This process's Django served over real HTTP on 127.0.0.1, so the fake WeChat can push to it and the fake WeChat
+Pay post its notifications to it (the pushes', avatars', payments' and the client module's tests).
 
 pytest-django's live_server would bring its transactional_db (which empties the control database after each
 test): this one only serves, a thread per request with its own database connections, as under gunicorn.
