@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from component import conf
-from component.services import authorization_cancel, authorization_push, wechat_actor
+from component.authorization import authorization_cancel, wechat_actor
+from component.services import authorization_push
 from component.tokens import ticket_store
 from wechat.crypto import MessageCrypto, PushRefused, signature_valid, xml_parse
 

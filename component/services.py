@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.wechat_access import access_token_holder
 from component import conf
+from component.authorization import cached_token_forget
 from component.client import AuthorizerTokens
 from component.exceptions import AuthorizationCodeRejected, AuthorizationLinkInvalid
 from component.models import AuthorizationLink, Authorizer
@@ -26,10 +26,9 @@ from component.tokens import component_call, component_client
 from console.actors import Actor
 from console.models import AuditEntry
 from console.services import audit_record
-from core.exceptions import REDIS_UNREACHABLE
 from tenants.models import Tenant
 from tenants.secrets import secret_encrypt
-from tenants.services import tenant_onboard, tenant_resume, tenant_suspend
+from tenants.services import tenant_onboard, tenant_resume
 from wechat.exceptions import WeChatError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 # Audit actions and door of open-platform mode (console.models.AuditEntry keeps them as given).
 ACTION_AUTHORIZATION_LINK = "authorization_link"
 ACTION_AUTHORIZATION_UPDATE = "authorization_update"
-DOOR_WECHAT = "wechat"
 # WeChat's answers to api_query_auth for an authorization code that is expired or used.
 AUTH_CODE_ERRCODES = frozenset({61010, 40029, 61009})
 # auth_type=2: the authorization page lists mini-programs only (1 would be official accounts, 3 both).
@@ -52,11 +50,6 @@ class AuthorizationPage:
     url: str
     mobile_url: str
     expires_at: datetime
-
-
-def wechat_actor(*, address: str = "", **details: Any) -> Actor:
-    """WeChat's pushes and the owner's browser act through the door "wechat"."""
-    return Actor(username="wechat", user_id=None, door=DOOR_WECHAT, address=address, details=details)
 
 
 def authorization_link_create(*, actor: Actor, tenant_name: str = "") -> AuthorizationPage:
@@ -128,7 +121,7 @@ def _authorization_complete(*, auth_code: str, link: AuthorizationLink | None, a
     if link is not None:
         link.completed_at, link.authorizer_app_id = timezone.now(), tokens.app_id
         link.save(update_fields=["completed_at", "authorizer_app_id"])
-    _cached_token_forget(tokens.app_id)
+    cached_token_forget(tokens.app_id)
     logger.info("authorizer %s authorized (permission sets %s)", tokens.app_id, list(tokens.func_info))
     return authorizer
 
@@ -201,34 +194,3 @@ def _tenant_link(tenant: Tenant, tokens: AuthorizerTokens, *, previous_status: s
     if previous_status == Authorizer.Status.UNAUTHORIZED and tenant.status == Tenant.Status.SUSPENDED:
         tenant_resume(app_id=tenant.app_id)
         audit_record(actor=actor, action=AuditEntry.Action.RESUME, app_id=tenant.app_id, details=details)
-
-
-def authorization_cancel(*, app_id: str, actor: Actor) -> None:
-    """The owner cancelled the authorization: the tenant is suspended (its data kept), its tokens forgotten."""
-    with transaction.atomic():
-        updated = Authorizer.objects.filter(app_id=app_id).update(
-            status=Authorizer.Status.UNAUTHORIZED,
-            unauthorized_at=timezone.now(),
-            access_token_encrypted="",
-            access_token_expires_at=None,
-        )
-    _cached_token_forget(app_id)
-    tenant = Tenant.objects.filter(app_id=app_id).first()
-    if not updated or tenant is None:
-        logger.warning("unauthorized push for %s, which Miniplex does not know", app_id)
-        return
-    if tenant.status != Tenant.Status.SUSPENDED:
-        tenant_suspend(app_id=app_id)
-    reason = "the owner cancelled the authorization (unauthorized)"
-    audit_record(actor=actor, action=AuditEntry.Action.SUSPEND, app_id=app_id, details={"reason": reason})
-    logger.info("authorizer %s unauthorized; tenant suspended", app_id)
-
-
-def _cached_token_forget(app_id: str) -> None:
-    # The fleet's cached token of an authorization that changed is no longer the one to use.
-    try:
-        from core.redis import get_redis
-
-        get_redis().delete(access_token_holder().token_key(app_id))
-    except REDIS_UNREACHABLE:
-        logger.warning("authorizer %s: cached token not forgotten (Redis unreachable)", app_id)

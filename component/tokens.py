@@ -18,10 +18,12 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TypeVar
 
+from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.utils import timezone
 
-from component.client import ComponentClient
+from component.authorization import COMPONENT_NOT_AUTHORIZED, authorization_lost
+from component.client import AuthorizerTokens, ComponentClient
 from component.conf import component_credentials
 from component.exceptions import AuthorizationLost, AuthorizerNotFound, ComponentTicketMissing
 from component.models import TICKET_VALIDITY, Authorizer, ComponentTicket
@@ -78,7 +80,10 @@ def ticket_current() -> str | None:
     except REDIS_UNREACHABLE:
         cached = None
     if cached is not None:
-        return secret_decrypt(cached.decode() if isinstance(cached, bytes) else str(cached))
+        try:
+            return secret_decrypt(cached.decode() if isinstance(cached, bytes) else str(cached))
+        except InvalidToken:
+            pass  # cached under a key rotated out since (rotate_secrets_key re-encrypts the database's copy)
     row = ComponentTicket.objects.filter(component_app_id=component_credentials().app_id).first()
     if row is None or row.expires_at <= timezone.now():
         return None
@@ -134,6 +139,20 @@ def component_call(fn: Callable[[str], T]) -> T:
     return component_token_holder().call_with_token(component_credentials().app_id, fn)
 
 
+def authorizer_call(app_id: str, fn: Callable[[], T]) -> T:
+    """fn(), a WeChat call made for an authorizer (login, token refresh, code calls): the one place a 61003 is seen.
+
+    A 61003 means WeChat no longer holds the authorization: the authorizer is marked unauthorized and its tenant
+    suspended as the unauthorized push does (a push WeChat sends once and we may have lost); the error goes on.
+    """
+    try:
+        return fn()
+    except WeChatError as error:
+        if error.errcode == COMPONENT_NOT_AUTHORIZED:
+            authorization_lost(app_id=app_id)
+        raise
+
+
 # --- Authorizer tokens -----------------------------------------------------------------------------------
 
 
@@ -180,17 +199,22 @@ def _authorizer_refresh(authorizer: Authorizer) -> tuple[str, int]:
         logger.warning("authorizer %s: the previous refresh did not finish; reconciling", authorizer.app_id)
         refresh_token = _refresh_token_reconciled(authorizer.app_id, refresh_token)
     client = component_client()
-    try:
-        tokens = component_call(
-            lambda token: client.authorizer_token(token, app_id=authorizer.app_id, refresh_token=refresh_token)
+
+    def refreshed() -> AuthorizerTokens:
+        return authorizer_call(
+            authorizer.app_id,
+            lambda: component_call(
+                lambda token: client.authorizer_token(token, app_id=authorizer.app_id, refresh_token=refresh_token)
+            ),
         )
+
+    try:
+        tokens = refreshed()
     except WeChatError as error:
         if error.errcode != REFRESH_TOKEN_INVALID or interrupted:
             raise
         refresh_token = _refresh_token_reconciled(authorizer.app_id, refresh_token)
-        tokens = component_call(
-            lambda token: client.authorizer_token(token, app_id=authorizer.app_id, refresh_token=refresh_token)
-        )
+        tokens = refreshed()
     authorizer_tokens_store(
         authorizer=authorizer, access_token=tokens.access_token, expires_in=tokens.expires_in,
         refresh_token=tokens.refresh_token,

@@ -13,11 +13,12 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from component.authorization import wechat_actor
 from component.conf import component_enabled
 from component.events import event_decrypt, event_handle
 from component.exceptions import AuthorizationLinkInvalid, ComponentNotConfigured
 from component.permissions import permissions_missing
-from component.services import authorization_return, wechat_actor
+from component.services import authorization_return
 from core.client_address import client_address
 from core.exceptions import ApplicationError
 from core.responses import error_response

@@ -97,3 +97,30 @@ def tenant_values_reencrypt(*, tenant: Tenant, encrypted: EncryptedField, dry_ru
             if new and not dry_run:
                 model._default_manager.filter(pk=row.pk, **{column: old}).update(**{column: new})
     return tally
+
+
+_control_fields: list[EncryptedField] = []
+
+
+def register_encrypted_control_field(*, model: type[Model], field: str, label: str) -> None:
+    """Like register_encrypted_field, for a column of the control database (one table, this environment's rows)."""
+    entry = EncryptedField(model=model, field=field, label=label)
+    if entry not in _control_fields:
+        _control_fields.append(entry)
+
+
+def encrypted_control_fields_registered() -> list[EncryptedField]:
+    return list(_control_fields)
+
+
+def control_values_reencrypt(*, encrypted: EncryptedField, dry_run: bool) -> Tally:
+    """One registered control-database column, compare-and-set per row as for the tenants' columns."""
+    model, column = encrypted.model, encrypted.field
+    tally = Tally()
+    rows = model._default_manager.exclude(**{column: ""}).only("pk", column)
+    for row in rows.iterator(chunk_size=BATCH):
+        old = getattr(row, column)
+        new = tally.count(old, label=f"{model._meta.verbose_name} {row.pk}")
+        if new and not dry_run:
+            model._default_manager.filter(pk=row.pk, **{column: old}).update(**{column: new})
+    return tally

@@ -42,8 +42,9 @@ def release_start(
 ) -> Release:
     """A release of one template to the given tenants, one job per tenant.
 
-    app_ids None: every active tenant in open-platform mode. Named tenants must be active; one in secret mode is
-    taken as named (WeChat itself refuses code management without an authorizer token, and the board shows it).
+    app_ids None: every active tenant in open-platform mode. Named tenants must be active; one in secret mode (or
+    whose authorization was cancelled) is taken as named and its target fails before any WeChat call (steps.py),
+    with our words on the board.
     """
     template = ext_json_template_check(ext_json_template or {})
     _check_version(template_id, user_version, user_desc)

@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from component.models import Authorizer
 from component.permissions import authorizer_permission_require
 from component.releases import conf, wechat_calls
+from component.releases.exceptions import TenantNotAuthorizedForCode
 from component.releases.models import FINAL_STAGES, ReleaseTarget, Stage
 from core.exceptions import ApplicationError
 from tenants.exceptions import TenantSuspended
@@ -128,10 +130,21 @@ def target_advance(*, target_id: int) -> str:
 
 
 def _tenant_check(target: ReleaseTarget) -> None:
-    """A release goes on only for an active tenant whose owner granted code management (permission set 18)."""
+    """A release goes on only for an active tenant that authorized the platform (code management is a third-party
+    platform's API, called with the authorizer token) and whose owner granted code management (permission set 18).
+    """
     tenant = tenant_get(app_id=target.app_id)
     if tenant.status != Tenant.Status.ACTIVE:
         raise TenantSuspended(f"The tenant {target.app_id} is {tenant.status}; retry once it is active again.")
+    if not tenant.uses_component:
+        raise TenantNotAuthorizedForCode(
+            f"The tenant {target.app_id} uses its own AppSecret; WeChat takes code releases only for mini-programs "
+            "that authorized the open platform."
+        )
+    if not Authorizer.objects.filter(app_id=target.app_id, status=Authorizer.Status.AUTHORIZED).exists():
+        raise TenantNotAuthorizedForCode(
+            f"The owner of {target.app_id} cancelled its authorization; they must authorize Miniplex again."
+        )
     if target.stage == Stage.PENDING:
         authorizer_permission_require(app_id=target.app_id, feature="code_release")
 

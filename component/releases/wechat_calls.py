@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from accounts.wechat_access import access_token_holder
-from component.tokens import component_call
+from component.tokens import authorizer_call, component_call
 from wechat import WeChatClient
 
 T = TypeVar("T")
@@ -28,7 +28,8 @@ def tenant_call(app_id: str, method: str, path: str, body: dict[str, Any] | None
     def call(token: str) -> dict[str, Any]:
         return client.call(method, path, params={"access_token": token}, body=body)
 
-    return access_token_holder().call_with_token(app_id, call)
+    # A 61003 (authorization cancelled) marks the authorizer and suspends its tenant (component.tokens).
+    return authorizer_call(app_id, lambda: access_token_holder().call_with_token(app_id, call))
 
 
 def platform_call(

@@ -66,6 +66,8 @@ class FakeComponent:
     redirects: dict[str, str] = field(default_factory=dict)
     auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     authorizations: dict[str, FakeAuthorization] = field(default_factory=dict)
+    # The access tokens handed out as authorizer tokens (query_auth, api_authorizer_token): token -> AppID.
+    authorizer_tokens: dict[str, str] = field(default_factory=dict)
     pushes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -153,7 +155,7 @@ def api_query_auth(state: FakeState, request: FakeRequest) -> dict[str, Any]:
     return {
         "authorization_info": {
             "authorizer_appid": authorization.app_id,
-            "authorizer_access_token": state.issue_token(state.apps[authorization.app_id]),
+            "authorizer_access_token": _authorizer_token_issue(state, component, authorization),
             "expires_in": state.token_lifetime,
             "authorizer_refresh_token": authorization.refresh_token,
             "func_info": _func_info(authorization),
@@ -174,7 +176,7 @@ def api_authorizer_token(state: FakeState, request: FakeRequest) -> dict[str, An
     authorization.previous_valid_until = time.time() + REFRESH_OVERLAP_SECONDS
     authorization.refresh_token = _refresh_token()
     return {
-        "authorizer_access_token": state.issue_token(state.apps[authorization.app_id]),
+        "authorizer_access_token": _authorizer_token_issue(state, component, authorization),
         "expires_in": state.token_lifetime,
         "authorizer_refresh_token": authorization.refresh_token,
     }
@@ -337,6 +339,25 @@ def _authorization(component: FakeComponent, app_id: Any) -> FakeAuthorization:
     if authorization is None:
         raise FakeError(61003, "component is not authorized by this account")
     return authorization
+
+
+def _authorizer_token_issue(state: FakeState, component: FakeComponent, authorization: FakeAuthorization) -> str:
+    token = state.issue_token(state.apps[authorization.app_id])
+    component.authorizer_tokens[token] = authorization.app_id
+    return token
+
+
+def authorizer_token_check(state: FakeState, token: str | None) -> None:
+    """Code management is for third-party platforms: 86000 for a token that is not an authorizer token, 61003 for
+    an authorization cancelled since. While no test configured the open platform, any app token is taken."""
+    component = state.parts.get("component")
+    if not isinstance(component, FakeComponent) or not component.app_id:
+        return
+    app_id = component.authorizer_tokens.get(str(token or ""))
+    if app_id is None:
+        raise FakeError(86000, "should be called only from third party")
+    if app_id not in component.authorizations:
+        raise FakeError(61003, "component is not authorized by this account")
 
 
 def _func_info(authorization: FakeAuthorization) -> list[dict[str, Any]]:

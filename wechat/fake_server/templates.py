@@ -123,6 +123,7 @@ def _code_app(state: FakeState, request: FakeRequest) -> tuple[FakeApp, CodeApp]
     if request.body is not None and "access_token" in request.body:
         raise FakeError(47001, "data format error: access_token must be in the query string")
     app = state.app_for_token(request.query.get("access_token"))
+    component.authorizer_token_check(state, request.query.get("access_token"))
     return app, templates_state(state).app(app.app_id)
 
 

@@ -48,6 +48,7 @@ def test_release_template_refuses_unknown_tenants_and_bad_files_and_starts_nothi
         release_template(
             str(template_id), "--all", "--user-version", "1", "--user-desc", "d", "--ext-json-file", str(broken)
         )
+    Tenant.objects.update(auth_mode=Tenant.AuthMode.SECRET)
     with pytest.raises(CommandError, match="No tenant to release to"):  # --all: no tenant authorized the platform
         release_template(str(template_id), "--all", "--user-version", "1", "--user-desc", "d")
     assert not Release.objects.exists()

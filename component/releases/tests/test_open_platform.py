@@ -7,6 +7,7 @@ import time
 from io import StringIO
 from urllib.parse import urlencode
 
+import pytest
 from django.core.management import call_command
 from django.test import Client
 
@@ -114,3 +115,46 @@ def test_a_tenant_whose_owner_did_not_grant_code_management_is_refused_before_an
     assert target.stage == Stage.FAILED
     assert target.wechat_message.startswith("component_permission_missing:") and "18" in target.wechat_message
     assert "/wxa/commit" not in wechat.control.counters(TENANT_B)
+
+
+def test_code_calls_need_a_live_authorizer_token_and_a_61003_suspends_the_tenant_once(
+    component: FakeComponentControl,  # noqa: F811
+    ticket: str,  # noqa: F811
+    wechat: FakeWeChatServer,
+    admin_client: Client,
+    queue_name: str,
+) -> None:
+    from accounts.wechat_access import access_token_holder
+    from component.exceptions import AuthorizationLost
+    from component.models import Authorizer
+    from component.releases import wechat_calls
+    from console.models import AuditEntry
+    from tests.helpers import TENANT_A, session_secret
+    from wechat import WeChatClient
+    from wechat.exceptions import WeChatError
+
+    # The mini-program's own token (its AppSecret's stable token) is not one for code management: 86000.
+    own_token, _ = WeChatClient(TENANT_A, session_secret(TENANT_A)).fetch_stable_token()
+    body = {"template_id": 1, "ext_json": "{}", "user_version": "1", "user_desc": "d"}
+    with pytest.raises(WeChatError) as not_ours:
+        WeChatClient(TENANT_A, "").call("POST", "/wxa/commit", params={"access_token": own_token}, body=body)
+    assert not_ours.value.errcode == 86000
+
+    redirect, _ = authorize(component, admin_client, app_id=TENANT_B)
+    Client().get(local_path(redirect))
+    component.take_pushes()
+    first = (AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    component.unauthorize(TENANT_B)
+    component.take_pushes()  # the unauthorized push is lost; the stored authorizer token still looks good
+    access_token_holder().get_token(TENANT_B)
+    with pytest.raises(WeChatError) as refused:
+        wechat_calls.code_version_info(app_id=TENANT_B)
+    assert refused.value.errcode == 61003
+    calls = wechat.control.counters(TENANT_B).get("/wxa/getversioninfo", 0)
+    with pytest.raises(AuthorizationLost):  # the next call is refused by us: WeChat is not asked again
+        wechat_calls.code_version_info(app_id=TENANT_B)
+    assert wechat.control.counters(TENANT_B).get("/wxa/getversioninfo", 0) == calls
+    assert Authorizer.objects.get(app_id=TENANT_B).status == Authorizer.Status.UNAUTHORIZED
+    assert Tenant.objects.get(app_id=TENANT_B).status == Tenant.Status.SUSPENDED
+    suspensions = AuditEntry.objects.filter(id__gte=first, action=AuditEntry.Action.SUSPEND, app_id=TENANT_B)
+    assert [(entry.door, "61003" in entry.details["reason"]) for entry in suspensions] == [("wechat", True)]

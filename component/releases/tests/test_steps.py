@@ -316,3 +316,22 @@ def test_wechat_busy_is_raised_for_the_jobs_retry_and_the_stage_is_the_resume_po
     assert waiting.handed_out_until is not None  # left to the job's own retry, not handed out beside it
     assert advance(release, TENANT_A).stage == Stage.AUDITING  # the retry: version info, then the commit
     assert len(code.app(TENANT_A)["commits"]) == 1
+
+
+def test_a_secret_mode_tenant_or_a_cancelled_authorization_fails_with_our_words_before_any_wechat_call(
+    code, template_id
+):
+    from component.models import Authorizer
+    from tenants.models import Tenant
+
+    release = started(template_id, [TENANT_A, TENANT_B])
+    Tenant.objects.filter(app_id=TENANT_A).update(auth_mode=Tenant.AuthMode.SECRET)  # its own AppSecret
+    Authorizer.objects.filter(app_id=TENANT_B).update(status=Authorizer.Status.UNAUTHORIZED)
+    secret_mode, cancelled = advance(release, TENANT_A), advance(release, TENANT_B)
+    assert (secret_mode.stage, secret_mode.errcode) == (Stage.FAILED, None)
+    assert secret_mode.wechat_message.startswith("tenant_not_authorized_for_code:")
+    assert "own AppSecret" in secret_mode.wechat_message
+    assert (cancelled.stage, cancelled.errcode) == (Stage.FAILED, None)
+    assert cancelled.wechat_message.startswith("tenant_not_authorized_for_code:")
+    assert "cancelled" in cancelled.wechat_message
+    assert code.app(TENANT_A)["commits"] == [] and code.app(TENANT_B)["commits"] == []
