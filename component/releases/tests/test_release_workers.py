@@ -64,7 +64,9 @@ def test_a_release_over_20_tenants_survives_a_kill_9_mid_commit_and_commits_each
         auto_release=True,
         started_by="test",
     )
-    env = {"WECHAT_API_BASE": wechat.base_url, **FAST_RECOVERY_ENV, **RELEASE_ENV}
+    # The periodic releases_tick polls the audits and hands out lost targets: on for these workers (the suite's
+    # workers run only what a test enqueued otherwise).
+    env = {"WECHAT_API_BASE": wechat.base_url, "PERIODIC_JOBS_ENABLED": "true", **FAST_RECOVERY_ENV, **RELEASE_ENV}
 
     with running_workers(2, tmp_path, **env) as workers:
         wait_for(
