@@ -6,7 +6,7 @@ written here because pushes sits below api in the rooms (api -> avatars -> pushe
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from knox.auth import TokenAuthentication
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -24,7 +24,7 @@ from pushes import conf
 from pushes.control.audit import AUDIT_ACTION, audit_details
 from pushes.control.models import PushSettings
 from pushes.control.selectors import push_settings_get
-from pushes.control.services import PushSettingsChange, push_settings_set
+from pushes.control.services import TOKEN_PATTERN, PushSettingsChange, push_settings_set
 from pushes.exceptions import PushNotConfigured, PushSettingsInvalid
 from pushes.schema import documented_errors
 from pushes.selectors import customer_messages_list
@@ -66,6 +66,22 @@ class TenantPlatformApi(APIView):
         return tenant
 
 
+# The Token's form, published in the schema but checked by push_settings_set: a field validator would answer a bad
+# Token alone, and the service reports every field that is wrong at once (a bad Token and a missing key together).
+@extend_schema_field({"type": "string", "pattern": f"^{TOKEN_PATTERN.pattern}$"})
+class PushTokenField(serializers.CharField):
+    pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, as the schema says: DRF's BooleanField would also take 0, 1, "yes", "on", ..."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class PushSettingsOutputSerializer(serializers.Serializer):
     """The settings without their secrets: only whether each is set."""
 
@@ -101,11 +117,9 @@ class TenantPushSettingsApi(TenantPlatformApi):
     }
 
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField(
+        token = PushTokenField(
             required=False,
             write_only=True,
-            # What allow_blank=False refuses, in the schema; the 3-32 rule is the service's (all fields at once).
-            min_length=1,
             help_text="3-32 letters or digits; omitted keeps the stored Token.",
         )
         aes_key = serializers.CharField(
@@ -120,7 +134,7 @@ class TenantPushSettingsApi(TenantPlatformApi):
             help_text="safe is the one to use: plain and compatible accept plain bodies, which WeChat does not sign.",
         )
         format = serializers.ChoiceField(PushSettings.Format.values, required=False)
-        transfer_customer_service = serializers.BooleanField(required=False)
+        transfer_customer_service = StrictBooleanField(required=False)
 
     @extend_schema(responses=PushSettingsOutputSerializer)
     @documented_errors(AppIdInvalid, TenantNotFound, PushNotConfigured)
@@ -178,7 +192,9 @@ class TenantMessagesApi(TenantPlatformApi):
     @documented_errors(AppIdInvalid, TenantNotFound)
     def get(self, request: Request, app_id: str) -> Response:
         tenant = self.tenant(app_id)
-        query = self.QuerySerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF drops an empty value (`?openid=`) as if absent, which the schema
+        # (minLength 1, an integer) says is refused.
+        query = self.QuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         with activate_tenant(tenant_context_for(tenant)):
             messages = customer_messages_list(

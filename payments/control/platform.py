@@ -20,7 +20,7 @@ from payments.control.audit import SET_PAYMENT
 from payments.control.exceptions import MerchantCheckUnavailable, MerchantRejected
 from payments.control.models import TenantMerchant
 from payments.control.selectors import merchant_get, platform_certificates_of
-from payments.control.services import merchant_set
+from payments.control.services import MCHID_PATTERN, SERIAL_PATTERN, merchant_set
 from payments.wechatpay.errors import MerchantNotConfigured
 from tenants.selectors import tenant_get
 
@@ -62,12 +62,24 @@ class MerchantOutputSerializer(serializers.Serializer):
         return list(CertificateSerializer(platform_certificates_of(mchid=merchant.mchid), many=True).data)
 
 
+class MchidField(StrictCharField):
+    """WeChat Pay's merchant number, its form in the schema (merchant_set checks it again for the other doors)."""
+
+    pattern = f"^{MCHID_PATTERN.pattern}$"
+    pattern_message = "The mchid is WeChat Pay's merchant number: 6 to 32 digits."
+
+
+class SerialField(StrictCharField):
+    pattern = f"^{SERIAL_PATTERN.pattern}$"
+    pattern_message = "The serial is the merchant certificate's serial number: 8 to 64 hexadecimal digits."
+
+
 class TenantPaymentApi(PlatformApi):
     required_permissions = {"GET": (VIEW_MERCHANT, CHANGE_MERCHANT), "PUT": (CHANGE_MERCHANT,)}
 
     class InputSerializer(serializers.Serializer):
-        mchid = StrictCharField(max_length=32)
-        serial = StrictCharField(max_length=64, help_text="The merchant certificate's serial number (hexadecimal).")
+        mchid = MchidField(max_length=32)
+        serial = SerialField(max_length=64, help_text="The merchant certificate's serial number (hexadecimal).")
         private_key = StrictCharField(
             max_length=PEM_MAX, write_only=True, help_text="apiclient_key.pem, the merchant's private key (PEM)."
         )

@@ -203,7 +203,7 @@ def test_the_schema_documents_the_push_operations_constraints(pushes_db):
     assert before["schema"]["minimum"] == 1
     push_put = schema["paths"]["/platform/v1/tenants/{app_id}/push"]["put"]
     ref = push_put["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    assert schema["components"]["schemas"][ref]["properties"]["token"]["minLength"] == 1
+    assert schema["components"]["schemas"][ref]["properties"]["token"]["pattern"] == "^[A-Za-z0-9]{3,32}$"
 
 
 def test_an_appid_no_tenant_has_is_404_tenant_not_found(pushes_db):
