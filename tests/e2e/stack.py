@@ -28,6 +28,8 @@ def fill_supervisor_programs(workdir: Path, *, root: str, settings_module: str, 
     text = (DEPLOY / "supervisor" / "miniplex.conf").read_text()
     text = text.replace(f"{SHIPPED_ROOT}/current", root)
     text = text.replace("/var/log/miniplex", str(workdir / "logs"))
+    # Each program's metrics folder under this test's own root (production's is the releases' shared folder).
+    text = text.replace("/srv/miniplex/shared/metrics", str(workdir / "metrics"))
     text = text.replace("user=miniplex", "user=root")
     text = text.replace(
         'DJANGO_SETTINGS_MODULE="config.settings.master"', f'DJANGO_SETTINGS_MODULE="{settings_module}"'

@@ -8,7 +8,6 @@ import glob
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,47 +16,22 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import E2E_TENANTS, Services
-from tests.e2e.services import get, manage, wait_for, wait_until_answers
+from tests.e2e.services import get, wait_for, wait_until_answers
 from tests.e2e.stack import (
     Stack,
-    fill_nginx_site,
-    fill_supervisor_programs,
-    supervised,
+    running_stack,
     wait_for_new_pid,
     wait_gone,
     worker_pids,
 )
-from tests.helpers import BASE_DIR, free_port
 
-SHIPPED_METRICS_ROOT = "/srv/miniplex/shared/metrics"
 WEB, WORKER = "miniplex-web", "miniplex-worker:miniplex-worker-00"
-
-
-@contextmanager
-def metrics_stack(workdir: Path, env: dict[str, str]) -> Iterator[Stack]:
-    """tests.e2e.stack.running_stack, with the shipped metrics root moved into this test's folder."""
-    nginx_port, gunicorn_port = free_port(), free_port()
-    env = {
-        **env,
-        "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_GRACEFUL_TIMEOUT": "10",
-        "STATIC_ROOT": str(workdir / "static"),
-        "MEDIA_ROOT": str(workdir / "media"),
-    }
-    manage(env, "collectstatic", "--noinput", "-v", "0")
-    programs = fill_supervisor_programs(workdir, root=str(BASE_DIR), settings_module="tests.e2e.settings")
-    assert SHIPPED_METRICS_ROOT in programs
-    programs = programs.replace(SHIPPED_METRICS_ROOT, str(workdir / "metrics"))
-    site = fill_nginx_site(workdir, listen_port=nginx_port, gunicorn_port=gunicorn_port)
-    with supervised(workdir, env, programs_text=programs, nginx=site) as sup:
-        wait_until_answers(nginx_port, "/healthz", seconds=90)
-        yield Stack(supervised=sup, nginx_port=nginx_port, gunicorn_port=gunicorn_port)
 
 
 @pytest.fixture(scope="module")
 def stack(services: Services) -> Iterator[Stack]:
-    with metrics_stack(services.workdir / "metrics-stack", services.env()) as running:
+    # running_stack puts each program's metrics folder under <workdir>/metrics (fill_supervisor_programs).
+    with running_stack(services.workdir / "metrics-stack", services.env()) as running:
         yield running
 
 
