@@ -1,7 +1,7 @@
 """The dashboard's main series from a short load run, as a PNG (no Grafana here): `python -m benchmarks.metrics_plot`.
 
 Starts the e2e tier's private MariaDB and Redis and the shipped stack (supervisord: nginx -> gunicorn with 2
-workers, an rq worker; tests/e2e/test_metrics_stack.metrics_stack), sends a bounded mixed load through nginx for
+workers, an rq worker; tests/e2e/stack.running_stack), sends a bounded mixed load through nginx for
 RUN_SECONDS (three tenants' requests, unknown AppIDs, a window of failing requests, jobs), scrapes /metrics every
 second and plots what the dashboard shows: requests per second by status class, p99 latency by route, registry
 lookups by tier, jobs queued and finished. Writes docs/images/metrics-dashboard.png and a summary JSON in
@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import E2E_TENANTS
 from tests.e2e.services import manage, private_mariadb, private_redis, stack_env
-from tests.e2e.test_metrics_stack import metrics_stack
+from tests.e2e.stack import running_stack
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_SECONDS = 40
@@ -77,7 +77,7 @@ def run() -> list[tuple[float, dict]]:
             manage(env, "migrate", "--noinput", "-v", "0")
             for index, app_id in enumerate(E2E_TENANTS):
                 manage(env, "create_tenant", app_id, "--name", f"Plot tenant {index}")
-            with metrics_stack(workdir / "stack", env) as stack:
+            with running_stack(workdir / "stack", env) as stack:
                 stop, started = threading.Event(), time.monotonic()
                 clients = [
                     threading.Thread(target=client_loop, args=(stack.nginx_port, started, stop)) for _ in range(CLIENTS)
