@@ -20,18 +20,12 @@ from core.tenant_context import activate_tenant
 from payments.notifications import refund_notification_handle, transaction_notification_handle
 from payments.wechatpay import MerchantNotConfigured, NotificationRefused, merchant_keys_for
 from tenants.exceptions import TenantSuspended
-from tenants.middleware import UnknownAppIdsThrottled, UnknownAppIdThrottle
-from tenants.selectors import LoadGuard, tenant_resolve
+from tenants.middleware import UnknownAppIdsThrottled, unknown_app_id_guard
+from tenants.selectors import tenant_resolve
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., bool]
-
-
-def _unknown_app_id_guard(request: HttpRequest) -> LoadGuard:
-    # As for X-AppID (tenants.middleware): made-up AppIDs in the path cost a control-database query each, so they
-    # spend the client address's anonymous budget; a known AppID gives its count back.
-    return lambda load: UnknownAppIdThrottle().guarded_load(request, load)
 
 
 def fail(status: int, message: str) -> JsonResponse:
@@ -43,7 +37,7 @@ def _notification_view(handle: Handler, kind: str) -> Callable[[HttpRequest, str
     @require_POST
     def view(request: HttpRequest, app_id: str) -> HttpResponse:
         try:
-            tenant = tenant_resolve(app_id=app_id, guard=_unknown_app_id_guard(request))
+            tenant = tenant_resolve(app_id=app_id, guard=unknown_app_id_guard(request))
         except UnknownAppIdsThrottled:
             return fail(429, "too many notifications for unknown AppIDs from this address")
         except TenantSuspended:

@@ -66,8 +66,9 @@ class UnknownAppIdThrottle(TenantRateThrottle):
             metrics.redis_fallback("unknown_app_id_throttle")
 
 
-def _unknown_app_id_guard(request: HttpRequest) -> Callable[[Callable[[], Loaded]], Loaded]:
+def unknown_app_id_guard(request: HttpRequest) -> Callable[[Callable[[], Loaded]], Loaded]:
     # The throttle is made only for a lookup that reaches the database: the request path pays nothing else.
+    # Also the guard of the paths that name their tenant themselves (WeChat Pay's notifications).
     return lambda load: UnknownAppIdThrottle().guarded_load(request, load)
 
 
@@ -82,7 +83,7 @@ class TenantMiddleware:
             return self.get_response(request)
         try:
             tenant = tenant_resolve(
-                app_id=request.headers.get(settings.TENANT_HEADER), guard=_unknown_app_id_guard(request)
+                app_id=request.headers.get(settings.TENANT_HEADER), guard=unknown_app_id_guard(request)
             )
         except ApplicationError as error:
             metrics.tenant_refused(error.code)
