@@ -15,7 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +126,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     chosen.add_argument("--smoke", action="store_const", const="smoke", dest="mode", help="seconds-long run (tests)")
     parser.set_defaults(mode="full")
+    chosen.add_argument(
+        "--targets",
+        action="store_const",
+        const="targets",
+        dest="mode",
+        help="only the target ratios, in interleaved rounds (a few minutes): the table with met / missed",
+    )
+    chosen.add_argument(
+        "--consolidation",
+        action="store_const",
+        const="consolidation",
+        dest="mode",
+        help="50 tenants on one Miniplex against 50 single-tenant deployments (benchmarks/consolidation.py)",
+    )
+    parser.add_argument(
+        "--smoke-of", choices=("targets", "consolidation"), help="with --smoke: a seconds-long run of that command"
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="--targets, --consolidation: interleaved rounds")
+    parser.add_argument("--seconds", type=float, default=None, help="--targets, --consolidation: seconds per run")
+    parser.add_argument("--tenants", type=int, default=None, help="--consolidation: tenants (default 50)")
     parser.add_argument("--cleanup", action="store_true", help="drop the benchmark's databases, users and keys; exit")
     parser.add_argument("--namespace", default="bench", help="names of databases/users/keys: mp_<namespace>_*")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -145,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.cleanup:
         print(f"dropped {stack.drop_namespace(ns)} database(s) of {ns.db_prefix}*, its users and Redis keys")
         return 0
+    if args.mode in ("targets", "consolidation") or args.smoke_of:
+        from benchmarks import consolidation, targets
+
+        command = args.smoke_of or args.mode
+        if args.smoke_of:
+            args.mode = "smoke"
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+        stack.ensure_tools()
+        return (targets.main if command == "targets" else consolidation.main)(args)
     mode = MODES[args.mode]
     # A TERM (a timeout, a supervisor) unwinds like Ctrl-C, so every server started here is stopped in `finally`.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -206,6 +237,28 @@ def wait_for_load(max_load: float | None, max_wait: float) -> list[float]:
         print(f"load average {os.getloadavg()[0]:.2f} > {max_load}: waiting", flush=True)
         time.sleep(15)
     return [round(value, 2) for value in os.getloadavg()]
+
+
+@contextmanager
+def prepared_miniplex(args: argparse.Namespace, ns: Namespace, workdir: Path, *, tenants: int) -> Iterator[tuple]:
+    """The shipped stack ready for load: accounts, the fake WeChat server, `tenants` tenants (made once, reused)
+    with one logged-in user each, gunicorn on the shipped config; (the Bench holding env and tokens, gunicorn)."""
+    bench = Bench(args, MODES["smoke" if args.mode == "smoke" else "full"], ns, workdir)
+    stack.ensure_accounts(ns)
+    userstat_enable()
+    with stack.running_fake_wechat(workdir) as wechat_port:
+        bench.env = stack.stack_env(
+            ns, wechat_port=wechat_port, pool_size=args.pool_size, GUNICORN_WORKERS=str(args.workers)
+        )
+        bench.settings = {k: v for k, v in bench.env.items() if k.startswith(("DB_", "API_", "GUNICORN_"))}
+        bench.log("migrating the control database")
+        stack.manage(bench.env, "migrate", "--noinput", "-v", "0")
+        bench.provision(tenants)
+        bench.register_apps(wechat_port, tenants)
+        with stack.running_gunicorn("main", bench.env, workdir) as server:
+            bench.settings["main"] = server.settings
+            bench.login_all(server, tenants)
+            yield bench, server
 
 
 class Bench:

@@ -108,7 +108,11 @@ def ensure_accounts(ns: Namespace) -> None:
     """The benchmark's MySQL users (runtime rows only, DDL, control) and its control database."""
     like = ns.db_prefix.replace("_", r"\_") + "%"
     statements = []
-    for role, grant in (("app", "SELECT, INSERT, UPDATE, DELETE"), ("ddl", "ALL PRIVILEGES"), ("ctl", None)):
+    # "solo": the single-tenant deployments of the consolidation benchmark (rows only, like "app"), a user of their
+    # own so that their MySQL connections are counted apart from Miniplex's.
+    roles: list[tuple[str, str | None]] = [("app", "SELECT, INSERT, UPDATE, DELETE"), ("ddl", "ALL PRIVILEGES")]
+    roles += [("ctl", None), ("solo", "SELECT, INSERT, UPDATE, DELETE")]
+    for role, grant in roles:
         user = ns.user(role)
         for host in ("127.0.0.1", "localhost"):
             statements.append(f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{user}'")
@@ -138,7 +142,7 @@ def drop_namespace(ns: Namespace) -> int:
         for name in names:
             if re.fullmatch(rf"{re.escape(ns.db_prefix)}[A-Za-z0-9_]+", name):
                 cursor.execute(f"DROP DATABASE `{name}`")
-        for role in ("app", "ddl", "ctl"):
+        for role in ("app", "ddl", "ctl", "solo"):
             for host in ("127.0.0.1", "localhost"):
                 cursor.execute(f"DROP USER IF EXISTS '{ns.user(role)}'@'{host}'")
     finally:

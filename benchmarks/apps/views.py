@@ -2,6 +2,7 @@
 
 import itertools
 
+from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from rest_framework.request import Request
@@ -27,6 +28,13 @@ class PlainPingApi(PingApi):
 
     def get(self, request: Request) -> Response:
         return Response({"app_id": NO_TENANT})
+
+
+class SoloPingApi(PingApi):
+    """Ping of the single-tenant project (benchmarks.apps.solo_settings): its one AppID, from settings."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"app_id": getattr(settings, "SOLO_APP_ID", NO_TENANT)})
 
 
 class SlowApi(APIView):
