@@ -145,6 +145,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=None, help="--targets, --consolidation: interleaved rounds")
     parser.add_argument("--seconds", type=float, default=None, help="--targets, --consolidation: seconds per run")
+    parser.add_argument(
+        "--with-profiles", action="store_true", help="--targets: py-spy profiles of /me and ping under load too"
+    )
     parser.add_argument("--tenants", type=int, default=None, help="--consolidation: tenants (default 50)")
     parser.add_argument("--cleanup", action="store_true", help="drop the benchmark's databases, users and keys; exit")
     parser.add_argument("--namespace", default="bench", help="names of databases/users/keys: mp_<namespace>_*")

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from benchmarks.stack import Gunicorn, Namespace
 
 PING, ME = "/api/v1/ping", "/api/v1/me"
 SPREAD_TENANTS = 1000
+# --with-profiles: the scenarios py-spy samples under load.
+PROFILED = ("me", "solo me", "bare me", "ping")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class TargetPlan:
     jobs: int = 500
     job_rounds: int = 3
     tenants_wanted: int = SPREAD_TENANTS
+    profile_seconds: float = 10  # --with-profiles
 
 
 SMOKE = TargetPlan(
@@ -56,6 +60,7 @@ SMOKE = TargetPlan(
     jobs=5,
     job_rounds=1,
     tenants_wanted=3,
+    profile_seconds=2,
 )
 
 
@@ -177,7 +182,24 @@ class Targets:
             for round_index in range(self.plan.rounds):
                 for scenario in scenarios:
                     self.one_run(round_index, scenario, bases[scenario.server] + scenario.path)
+            if getattr(self.args, "with_profiles", False):
+                servers = {"miniplex": miniplex, "solo": solo_server, "bare": bare_server}
+                self.profiles(servers, bases, [s for s in scenarios if s.name in PROFILED])
         self.rows += self.http_rows(spread_count)
+
+    def profiles(self, servers: dict[str, Gunicorn], bases: dict[str, str], scenarios: list[Scenario]) -> None:
+        self.data["profiles"] = {}
+        for scenario in scenarios:
+            self.log(f"profiling {scenario.name} (py-spy, {self.plan.profile_seconds:g} s)")
+            self.data["profiles"][scenario.name] = profile_under_load(
+                servers[scenario.server],
+                bases[scenario.server] + scenario.path,
+                dict(scenario.headers),
+                seconds=self.plan.profile_seconds,
+                concurrency=self.plan.concurrency,
+                workdir=self.workdir,
+                name=scenario.name.replace(" ", "-"),
+            )
 
     def spread_file(self, path: str, count: int) -> Path:
         lines = [f"{a} {self.tokens[a] if path == ME else '-'}\n" for a in map(bench_app_id, range(1, count + 1))]
@@ -255,6 +277,89 @@ class Targets:
         self.rows.append(_row("jobs: tenant-tagged vs plain RQ, same forking worker", value, 0.9, detail))
 
 
+# --- where a worker's CPU goes under load (py-spy) ---------------------------------------------------------------
+def profile_under_load(
+    server: Gunicorn, url: str, headers: dict[str, str], *, seconds: float, concurrency: int, workdir: Path, name: str
+) -> dict:
+    """py-spy samples every worker of `server` (CPU time, not waiting) while wrk loads it for `seconds`; the
+    functions' share of the samples, with what they call (inclusive) and alone (self)."""
+    binary = Path(stack.PYTHON).with_name("py-spy")
+    if not binary.exists():
+        return {"error": "py-spy is not installed (requirements/bench.txt)"}
+    workers = stack.worker_pids(server.process.pid)
+    outputs = [workdir / f"py-spy-{name}-{pid}.txt" for pid in workers]
+    argv = [str(binary), "record", "--format", "raw", "--rate", "250", "--duration", str(int(seconds)), "--nonblocking"]
+    spies = [
+        subprocess.Popen([*argv, "--pid", str(pid), "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for pid, out in zip(workers, outputs, strict=True)
+    ]
+    try:
+        result, _ = run_wrk(url, concurrency, seconds, headers=headers)
+    finally:
+        for spy in spies:
+            try:
+                spy.wait(timeout=seconds + 60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait(timeout=10)
+    return {"rps": result.rps, "seconds": seconds, **collapsed_shares([out for out in outputs if out.exists()])}
+
+
+def collapsed_shares(files: list[Path], top: int = 60) -> dict:
+    """py-spy's collapsed stacks ("frame;frame;frame COUNT") -> each function's share of the samples, in percent."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    by_package: dict[str, int] = {}
+    total = 0
+    for path in files:
+        for line in path.read_text(errors="replace").splitlines():
+            stack_text, _, count_text = line.rpartition(" ")
+            if not count_text.isdigit():
+                continue
+            count = int(count_text)
+            frames = [_frame_name(frame) for frame in stack_text.split(";") if frame]
+            if not frames:
+                continue
+            total += count
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + count
+            own[frames[-1]] = own.get(frames[-1], 0) + count
+            package = _package(frames[-1])
+            by_package[package] = by_package.get(package, 0) + count
+
+    def shares(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ordered = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [(frame, round(100 * count / total, 1)) for frame, count in ordered]
+
+    if not total:
+        return {"samples": 0, "inclusive": [], "self": [], "self_by_package": []}
+    return {
+        "samples": total,
+        "inclusive": shares(inclusive),
+        "self": shares(own),
+        "self_by_package": shares(by_package),
+    }
+
+
+def _package(frame: str) -> str:
+    """ "Q.__init__ (django/db/models/query_utils.py)" -> "django/db"; "x (pymysql/connections.py)" -> "pymysql"."""
+    path = frame.rpartition(" (")[2].rstrip(")")
+    parts = path.split("/")
+    if len(parts) == 1:
+        return parts[0]
+    return "/".join(parts[:2]) if parts[0] in ("django", "rest_framework") and len(parts) > 2 else parts[0]
+
+
+def _frame_name(frame: str) -> str:
+    """ "get (rest_framework/views.py:510)" -> "get (rest_framework/views.py)": one entry per function."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{name} ({path})"
+
+
 def _jobs_mode(mode: Any, plan: TargetPlan) -> Any:
     from dataclasses import replace
 
@@ -325,6 +430,27 @@ def markdown(data: dict) -> str:
             f"| {run['round'] + 1} | {run['scenario']} | {run['rps']:.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} "
             f"| {tail:.1f} | {sum(run['failures'].values())} | {run['load'][0]:.1f} |"
         )
+    for name, profile in (data.get("profiles") or {}).items():
+        lines += ["", f"## Profile under load: {name}", ""]
+        if "error" in profile:
+            lines.append(profile["error"])
+            continue
+        lines += [
+            f"py-spy, every worker, {profile['seconds']:g} s of wrk ({profile['rps']:.0f} req/s), {profile['samples']} "
+            "samples of CPU time (waiting left out); share of the samples with what the function calls:",
+            "",
+            "| function (file) | inclusive % |",
+            "|---|---:|",
+            *(f"| `{frame}` | {share} |" for frame, share in profile["inclusive"][:45]),
+            "",
+            "| function (file), alone | self % |",
+            "|---|---:|",
+            *(f"| `{frame}` | {share} |" for frame, share in profile["self"][:15]),
+            "",
+            "| package, alone | self % |",
+            "|---|---:|",
+            *(f"| `{package}` | {share} |" for package, share in profile.get("self_by_package", [])[:15]),
+        ]
     return "\n".join(lines) + "\n"
 
 

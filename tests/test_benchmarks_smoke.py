@@ -5,6 +5,7 @@ It checks that the stack starts and stops, that every scenario got answers, and 
 """
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -83,3 +84,60 @@ def test_the_benchmark_command_runs_every_kind_of_scenario_and_writes_its_report
     assert {kind: job["jobs"] for kind, job in data["jobs"].items()} == {"plain": 5, "django": 5, "tenant": 5}
     assert data["jobs_fork_cost"]["fork_exit_ms"] > 0
     assert data["profile"]["requests"] > 0
+
+
+# The rows `--targets` prints, by the start of their names (the spread's tenant count varies with the tenants there).
+TARGET_ROWS = (
+    "/me: Miniplex vs the same /me in a single-tenant Django+DRF app",
+    "ping: Miniplex vs the same DRF view without tenancy",
+    "/me: Miniplex vs bare WSGI",
+    "DB+Redis /me vs ping",
+    "tail p99/p50, ping, straight to gunicorn",
+    "tail p99/p50, /me, straight to gunicorn",
+    "tail p99/p50, ping, through nginx",
+    "tail p99/p50, /me, through nginx",
+    "ping spread over",
+    "/me spread over",
+    "consolidation (3 tenants): total RSS",
+    "consolidation (3 tenants): MySQL connections open (peak)",
+    "consolidation (3 tenants): req/s, ping, uniform",
+    "consolidation (3 tenants): p99, ping, uniform",
+    "consolidation (3 tenants): req/s, /me, uniform",
+    "consolidation (3 tenants): p99, /me, uniform",
+    "consolidation (3 tenants): req/s, ping, zipf",
+    "consolidation (3 tenants): p99, ping, zipf",
+    "consolidation (3 tenants): req/s, /me, zipf",
+    "consolidation (3 tenants): p99, /me, zipf",
+    "jobs: tenant-tagged",
+)
+
+
+def test_the_targets_command_measures_every_target_and_writes_its_table(tmp_path):
+    results = tmp_path / "results"
+    namespace = _namespace() + "t"
+    try:
+        completed = _benchmark(
+            "--smoke-of", "targets", "--namespace", namespace, "--results-dir", str(results),
+            "--workdir", str(tmp_path / "work"), timeout=600,
+        )  # fmt: skip
+    finally:
+        cleanup = _benchmark("--cleanup", "--namespace", namespace, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    assert cleanup.returncode == 0, cleanup.stderr[-2000:]
+
+    (report,) = results.glob("*-targets-smoke.md")
+    data = json.loads(report.with_suffix(".json").read_text())
+    names = [row["target"] for row in data["rows"]]
+    for expected in TARGET_ROWS:
+        matching = [name for name in names if name.startswith(expected)]
+        assert matching, (expected, names)
+    for row in data["rows"]:
+        assert row["measured"] is not None and math.isfinite(row["measured"]) and row["measured"] > 0, row
+        assert row["verdict"] == "met" or row["verdict"].startswith("missed by "), row
+        assert f"| {row['target']} |" in report.read_text()
+    # Every side of the consolidation served its requests without errors (3 deployments, one per tenant).
+    runs = data["consolidation"]["runs"]
+    assert {run["side"] for run in runs} == {"miniplex", "deployments"}
+    assert all(run["requests"] > 0 and sum(run["failures"].values()) == 0 for run in runs), runs
+    assert data["consolidation"]["idle"]["deployments"]["processes"] == 6  # 3 masters, 3 workers
+    assert "| target | measured | goal | verdict | detail |" in completed.stdout
