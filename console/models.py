@@ -42,6 +42,10 @@ class AuditEntry(models.Model):
         TEMPLATE_RELEASE_GO = "template_release_go", "release an approved template"
         TEMPLATE_RELEASE_RETRY = "template_release_retry", "retry a template release"
         TEMPLATE_RELEASE_CHECK = "template_release_check", "check a template release's audit"
+        # tenants.moving (manage.py move_tenant)
+        MOVE = "move", "move the database to another server"
+        MOVE_FINALIZE = "move_finalize", "drop the old copy of a moved database"
+        MOVE_ABORT = "move_abort", "undo a move of the database"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.CharField(max_length=150, help_text="Django username, or the OS login for a command.")

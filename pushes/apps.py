@@ -15,6 +15,11 @@ class PushesConfig(AppConfig):
 
         for kind, func_path in BUILTIN_HANDLERS.items():
             register_push_handler(kind, func_path)
+        # A push that came while its tenant was frozen for a move is recorded after the switch (tenants.moving).
+        from pushes.services import push_record_held
+        from tenants.moving.held import register_held_replayer
+
+        register_held_replayer("push", push_record_held)
         register_periodic(name="pushes-purge", every_seconds=3600, func="pushes.jobs.push_records_purge")
         # The console's page beside each tenant's: its latest pushes and customer-service messages.
         from console.registry import register_tenant_page

@@ -43,3 +43,8 @@ def push_record(*, message: dict[str, Any]) -> PushRecord | None:
             return None
         raise
     return record
+
+
+def push_record_held(message: dict[str, Any]) -> None:
+    """push_record for a push held during a move's freeze (tenants.moving.held): idempotent by its dedup key."""
+    push_record(message=message)

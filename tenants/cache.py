@@ -56,6 +56,9 @@ class TenantEntry:
     server: str
     db_name: str
     version: int
+    # A move to another server under way (tenants.moving): never copied locally, so its steps reach every
+    # process at its next request rather than within the bound.
+    move_state: str = ""
 
     @property
     def context(self) -> TenantContext:
@@ -153,6 +156,7 @@ def _encode(entry: TenantEntry | None, version: int) -> str:
             "status": entry.status,
             "server": entry.server,
             "db_name": entry.db_name,
+            "move_state": entry.move_state,
         }
     )
 
@@ -182,6 +186,7 @@ def _decode(raw: bytes) -> _Shared:
             server=str(record["server"]),
             db_name=str(record["db_name"]),
             version=version,
+            move_state=str(record.get("move_state", "")),
         )
         return _Shared(True, entry, version)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
@@ -250,6 +255,8 @@ def local_set(app_id: str, entry: TenantEntry | None, *, epoch: int) -> None:
         # Read before this process noticed a change (another greenlet's check): it may predate the change,
         # and nothing would drop it again until the next change.
         return
+    if entry is not None and entry.move_state and _redis() is not None:
+        return  # a moving tenant is read from Redis at each lookup: a freeze or switch is seen at once
     if len(_local) >= LOCAL_CACHE_MAX_ENTRIES:
         _local.clear()
     _local[app_id] = (time.monotonic() + _local_lifetime(entry), entry)

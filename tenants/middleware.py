@@ -14,7 +14,12 @@ from core.tenant_context import reset_current_tenant, set_current_tenant
 from core.throttling import TenantRateThrottle
 from tenants.activity import tenant_touch
 from tenants.cache import Loaded
+from tenants.moving.exceptions import TenantMoving
+from tenants.moving.selectors import tenant_move_frozen
 from tenants.selectors import tenant_resolve
+
+# Methods that only read: served from the old copy during a move's freeze (consistent: nothing can write it).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _is_exempt(path: str) -> bool:
@@ -85,6 +90,8 @@ class TenantMiddleware:
             tenant = tenant_resolve(
                 app_id=request.headers.get(settings.TENANT_HEADER), guard=unknown_app_id_guard(request)
             )
+            if request.method not in READ_METHODS and tenant_move_frozen(app_id=tenant.app_id):
+                raise TenantMoving()
         except ApplicationError as error:
             metrics.tenant_refused(error.code)
             return error_response(error)

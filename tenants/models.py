@@ -38,6 +38,15 @@ class Tenant(models.Model):
         ACTIVE = "active", "active"
         SUSPENDED = "suspended", "suspended"
 
+    class MoveState(models.TextChoices):
+        NONE = "", "no move"
+        # The snapshot copy runs while the tenant is served; the old copy is still the one in use.
+        COPYING = "copying", "copying to another server"
+        # Writes refused (503 tenant_moving, and by triggers on the old copy); reads served from the old copy.
+        FROZEN = "frozen", "frozen for the final copy"
+        # Served from the new copy; the old one is kept (unwritable) until --finalize or --abort.
+        SWITCHED = "switched", "switched, old copy kept"
+
     class AuthMode(models.TextChoices):
         # WeChat calls with the tenant's own AppSecret (stable_token, jscode2session).
         SECRET = "secret", "own AppSecret"
@@ -61,13 +70,29 @@ class Tenant(models.Model):
     provisioning_job_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     # This tenant's bound on jobs queued at once (tenants.jobs.fairness); empty: JOBS_TENANT_MAX_QUEUED, 0: none.
     jobs_max_queued = models.PositiveIntegerField("jobs queued at most", null=True, blank=True)
+    # A move to another database server (tenants.moving, docs/moving-tenants.md): empty when none is under way.
+    move_state = models.CharField(max_length=16, choices=MoveState.choices, blank=True, default="", editable=False)
+    # The server the database is copied from and to; kept after the switch until --finalize or --abort.
+    move_from = models.CharField(max_length=64, blank=True, default="", editable=False)
+    move_to = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Written only by the services (with update_fields), which also announce the change to the caches: a
     # plain save() of a copy read earlier (an admin form) must not write back an old status or version.
     LIFECYCLE_FIELDS = frozenset(
-        {"environment", "status", "version", "db_server", "db_name", "app_secret_encrypted", "auth_mode"}
+        {
+            "environment",
+            "status",
+            "version",
+            "db_server",
+            "db_name",
+            "app_secret_encrypted",
+            "auth_mode",
+            "move_state",
+            "move_from",
+            "move_to",
+        }
     )
 
     # Every environment's rows: for the checks that must look across them (a database name taken), never
@@ -103,3 +128,20 @@ class Tenant(models.Model):
     @property
     def uses_component(self) -> bool:
         return self.auth_mode == self.AuthMode.COMPONENT
+
+
+class MoveHeldItem(models.Model):
+    """Something that arrived for a tenant while its database was frozen for a move (a WeChat push), kept in
+    the control database and replayed on the tenant's database once the move has switched (tenants.moving)."""
+
+    environment = models.CharField(max_length=32, default=registry_environment, editable=False)
+    app_id = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField()
+    held_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.kind} held at {self.held_at}"

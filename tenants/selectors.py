@@ -25,7 +25,11 @@ def tenant_entry_get(*, app_id: str, guard: LoadGuard | None = None) -> TenantEn
 
 
 def _entry_from_database(app_id: str) -> Loaded:
-    row = Tenant.objects.filter(app_id=app_id).values("app_id", "status", "db_server", "db_name", "version").first()
+    row = (
+        Tenant.objects.filter(app_id=app_id)
+        .values("app_id", "status", "db_server", "db_name", "version", "move_state")
+        .first()
+    )
     if row is None:
         return None, None
     if row["status"] == Tenant.Status.PROVISIONING:
@@ -36,6 +40,7 @@ def _entry_from_database(app_id: str) -> Loaded:
         server=row["db_server"],
         db_name=row["db_name"],
         version=row["version"],
+        move_state=row["move_state"],
     )
     return entry, entry.version
 

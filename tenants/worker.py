@@ -31,6 +31,7 @@ from tenants.jobs.failures import ABANDONED, WORKER_DIED
 from tenants.jobs.job import TenantJob
 from tenants.jobs.relay import outbox_relay_in_maintenance
 from tenants.jobs.release import job_taken
+from tenants.moving.jobs import job_delay_if_frozen
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class TenantWorker(Worker):
         super().main_work_horse(job, queue)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        if job_delay_if_frozen(job, queue):
+            return  # its tenant is frozen for a move (tenants.moving): rq's scheduler brings it back later
         try:
             super().execute_job(job, queue)
         finally:

@@ -140,6 +140,9 @@ TENANT_DB_PREFIX = env("TENANT_DB_PREFIX", default="mp_")
 # resume and drop take effect in every process (the Redis copy is deleted at once by those commands).
 TENANT_LOCAL_CACHE_SECONDS = env.float("TENANT_LOCAL_CACHE_SECONDS", default=5.0)
 TENANT_SHARED_CACHE_SECONDS = env.int("TENANT_SHARED_CACHE_SECONDS", default=300)
+# A tenant frozen for its move (tenants.moving): Retry-After of its 503 tenant_moving, and how long its jobs wait.
+TENANT_MOVE_RETRY_AFTER_SECONDS = env.int("TENANT_MOVE_RETRY_AFTER_SECONDS", default=2)
+TENANT_MOVE_JOB_DELAY_SECONDS = env.float("TENANT_MOVE_JOB_DELAY_SECONDS", default=2.0)
 # Paths that need no tenant: everything else requires a valid X-AppID.
 TENANT_EXEMPT_PATHS = ["/healthz", "/readyz", "/admin/", "/platform/", "/api/schema/", "/api/docs/", "/static/"]
 # WeChat's pushes name their tenant in the path too (pushes.views; the open platform's under /wechat/v1/component/).

@@ -1,0 +1,305 @@
+"""Copying one tenant database between two MySQL/MariaDB servers, table by table, on connections of its own.
+
+Every connection here is opened for the move and closed after it (never a pooled one), so the session
+settings it makes (foreign key checks off on the target, a lock wait bound, a snapshot) die with it.
+
+- `snapshot_copy`: every row as of one moment (START TRANSACTION WITH CONSISTENT SNAPSHOT), while the tenant
+  keeps writing to the source.
+- `chunks_sync`: compares the two copies chunk by chunk (rows of primary keys [n*CHUNK, (n+1)*CHUNK), a
+  count and an XOR of row hashes on each side, as pt-table-checksum does) and copies again only the chunks
+  that differ. Run while serving it catches up; run under the freeze it makes the copies equal.
+- `freeze` / `unfreeze`: triggers on every table of a copy that refuse any insert, update or delete, by
+  anyone but the move's own connections: a write cannot land on a frozen copy, whichever process, cache or
+  connection it comes from.
+  Creating a trigger waits for the transactions that wrote to its table to end (MySQL's metadata lock), so
+  once `freeze` returns, every write that will ever commit on the copy has committed.
+- `tables_compare`: COUNT(*) and CHECKSUM TABLE per table on both sides, the verification that is printed.
+"""
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from core.tenant_context import tenant_ddl_alias
+from routers.backends.tenant import quote_database_name, tenant_server
+
+CHUNK_ROWS = 1000  # primary key values per compared chunk
+COPY_BATCH_ROWS = 5000  # rows per SELECT and per multi-row INSERT
+FREEZE_TRIGGER_PREFIX = "mpx_move_freeze_"
+FREEZE_MESSAGE = "tenant_moving: this copy of the tenant database is frozen for a move"
+# How long creating a trigger may wait for a transaction that wrote to its table (MySQL's default is a day).
+FREEZE_LOCK_WAIT_SECONDS = 20
+# The session variable of the move's own connections, the only ones a frozen copy lets write.
+COPIER_VARIABLE = "@miniplex_move_copier"
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_$]{1,64}", re.ASCII)
+_INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "bigint"}
+
+Progress = Callable[[str], None]
+
+
+class CopyRefused(RuntimeError):
+    """The database holds something this copier does not handle (an identifier it will not quote)."""
+
+
+def quote(identifier: str) -> str:
+    if not _IDENTIFIER.fullmatch(identifier):
+        raise CopyRefused(f"unsafe identifier {identifier!r}")
+    return f"`{identifier}`"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    # The integer primary key the chunks are cut by; None: compared and copied as a whole.
+    chunk_key: str | None
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(quote(column) for column in self.columns)
+
+    @property
+    def row_hash(self) -> str:
+        """SQL of a row's CRC32 over every column (NULL told apart from the empty string)."""
+        values = ", ".join(quote(column) for column in self.columns)
+        nulls = ", ".join(f"ISNULL({quote(column)})" for column in self.columns)
+        return f"CRC32(CONCAT_WS('|', {values}, CONCAT({nulls})))"
+
+
+@contextmanager
+def server_connection(server: str, *, autocommit: bool = True) -> Iterator[Any]:
+    """A connection of its own to a server with the DDL credentials, closed afterwards."""
+    connection = tenant_server(tenant_ddl_alias(server)).server_connection()  # type: ignore[attr-defined]
+    try:
+        connection.autocommit(autocommit)
+        yield connection
+    finally:
+        connection.close()
+
+
+def target_prepare(connection: Any) -> None:
+    """On the copy being written: rows go in in any order, whatever refers to what, and a frozen copy takes
+    this session's writes (an abort copying back into the old copy). This session only: it is never pooled."""
+    _execute(connection, "SET SESSION foreign_key_checks = 0")
+    _execute(connection, f"SET {COPIER_VARIABLE} = 1")
+
+
+def _rows(connection: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _execute(connection: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def database_exists(connection: Any, db_name: str) -> bool:
+    return bool(_rows(connection, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (db_name,)))
+
+
+def tables_read(connection: Any, db_name: str) -> list[Table]:
+    """The base tables of a database, with their columns and chunk key."""
+    names = _rows(
+        connection,
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
+        "ORDER BY TABLE_NAME",
+        (db_name,),
+    )
+    return [_table_read(connection, db_name, name) for (name,) in names]
+
+
+def _table_read(connection: Any, db_name: str, name: str) -> Table:
+    columns = _rows(
+        connection,
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_KEY FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+        (db_name, name),
+    )
+    primary = [(column, kind) for column, kind, key in columns if key == "PRI"]
+    chunk_key = primary[0][0] if len(primary) == 1 and primary[0][1] in _INTEGER_TYPES else None
+    quote(name)
+    return Table(name=name, columns=tuple(quote(column).strip("`") for column, _, _ in columns), chunk_key=chunk_key)
+
+
+def schema_create(source: Any, target: Any, db_name: str, tables: list[Table]) -> None:
+    """The empty database and its tables on the target, as SHOW CREATE TABLE gives them on the source."""
+    _execute(target, f"CREATE DATABASE {quote_database_name(db_name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    target.select_db(db_name)
+    for table in tables:
+        ((_, create),) = _rows(source, f"SHOW CREATE TABLE {quote_database_name(db_name)}.{quote(table.name)}")
+        _execute(target, create)
+
+
+def _insert(target: Any, db_name: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    placeholders = ", ".join(["%s"] * len(table.columns))
+    sql = (
+        f"INSERT INTO {quote_database_name(db_name)}.{quote(table.name)} ({table.column_list}) VALUES ({placeholders})"  # noqa: S608,E501
+    )
+    with target.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _copy_rows(source: Any, target: Any, db_name: str, table: Table, where: str = "", params: tuple = ()) -> int:
+    """Copies the rows of `table` matching `where` (the chunk key's order, in batches); how many."""
+    qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
+    if table.chunk_key is None:
+        rows = _rows(source, f"SELECT {table.column_list} FROM {qualified} {where}", params)  # noqa: S608
+        _insert(target, db_name, table, rows)
+        return len(rows)
+    key, key_index, copied, last = quote(table.chunk_key), table.columns.index(table.chunk_key), 0, None
+    while True:
+        after = f"{key} > %s" if last is not None else "1 = 1"
+        condition = f"{where} AND {after}" if where else f"WHERE {after}"
+        batch = _rows(
+            source,
+            f"SELECT {table.column_list} FROM {qualified} {condition} ORDER BY {key} LIMIT {COPY_BATCH_ROWS}",  # noqa: S608
+            params + ((last,) if last is not None else ()),
+        )
+        _insert(target, db_name, table, batch)
+        copied += len(batch)
+        if len(batch) < COPY_BATCH_ROWS:
+            return copied
+        last = batch[-1][key_index]
+
+
+def snapshot_copy(source: Any, target: Any, db_name: str, tables: list[Table], progress: Progress) -> int:
+    """Every row of every table as of one moment, while the source keeps serving; the rows copied."""
+    _execute(source, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    _execute(source, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    total = 0
+    try:
+        for table in tables:
+            started = time.monotonic()
+            copied = _copy_rows(source, target, db_name, table)
+            total += copied
+            progress(f"  {table.name}: {copied} rows ({time.monotonic() - started:.2f} s)")
+    finally:
+        _execute(source, "COMMIT")
+    return total
+
+
+def _chunk_sums(connection: Any, db_name: str, table: Table) -> dict[int, tuple[int, int]]:
+    qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
+    if table.chunk_key is None:
+        rows = _rows(connection, f"SELECT 0, COUNT(*), BIT_XOR({table.row_hash}) FROM {qualified}")  # noqa: S608
+        return {0: (int(rows[0][1]), int(rows[0][2]))}
+    chunk = f"FLOOR({quote(table.chunk_key)} / {CHUNK_ROWS})"
+    rows = _rows(
+        connection,
+        f"SELECT {chunk} AS chunk, COUNT(*), BIT_XOR({table.row_hash}) FROM {qualified} GROUP BY chunk",  # noqa: S608
+    )
+    return {int(chunk_id): (int(count), int(xor)) for chunk_id, count, xor in rows}
+
+
+def chunks_sync(source: Any, target: Any, db_name: str, tables: list[Table]) -> tuple[int, int]:
+    """Copies again the chunks that differ between the copies; (chunks copied, rows copied)."""
+    chunks = rows = 0
+    for table in tables:
+        theirs, ours = _chunk_sums(source, db_name, table), _chunk_sums(target, db_name, table)
+        for chunk_id in sorted(set(theirs) | set(ours)):
+            if theirs.get(chunk_id) != ours.get(chunk_id):
+                rows += _chunk_copy(source, target, db_name, table, chunk_id)
+                chunks += 1
+    return chunks, rows
+
+
+def _chunk_copy(source: Any, target: Any, db_name: str, table: Table, chunk_id: int) -> int:
+    qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
+    if table.chunk_key is None:
+        where, params = "", ()
+    else:
+        where = f"WHERE {quote(table.chunk_key)} >= %s AND {quote(table.chunk_key)} < %s"
+        params = (chunk_id * CHUNK_ROWS, (chunk_id + 1) * CHUNK_ROWS)
+    _execute(target, "START TRANSACTION")
+    try:
+        _execute(target, f"DELETE FROM {qualified} {where}", params)  # noqa: S608
+        copied = _copy_rows(source, target, db_name, table, where, params)
+        target.commit()
+    except BaseException:
+        target.rollback()
+        raise
+    return copied
+
+
+def auto_increments_copy(source: Any, target: Any, db_name: str) -> None:
+    """The source's next AUTO_INCREMENT values, so that ids freed by deletes are not given out again."""
+    for name, value in _rows(
+        source,
+        "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s AND AUTO_INCREMENT IS NOT NULL",
+        (db_name,),
+    ):
+        _execute(target, f"ALTER TABLE {quote_database_name(db_name)}.{quote(name)} AUTO_INCREMENT = {int(value)}")
+
+
+def freeze(connection: Any, db_name: str, tables: list[Table]) -> None:
+    """Triggers that refuse every write to every table of this copy (waiting for the writers in flight)."""
+    connection.select_db(db_name)
+    _execute(connection, f"SET SESSION lock_wait_timeout = {FREEZE_LOCK_WAIT_SECONDS}")
+    for index, table in enumerate(tables):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            name = quote(f"{FREEZE_TRIGGER_PREFIX}{index}_{event[0].lower()}")
+            _execute(
+                connection,
+                f"CREATE TRIGGER {name} BEFORE {event} ON {quote(table.name)} FOR EACH ROW "
+                f"BEGIN IF {COPIER_VARIABLE} IS NULL THEN "
+                f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{FREEZE_MESSAGE}'; END IF; END",
+            )
+
+
+def frozen_triggers(connection: Any, db_name: str) -> list[str]:
+    rows = _rows(
+        connection,
+        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s AND TRIGGER_NAME LIKE %s",
+        (db_name, FREEZE_TRIGGER_PREFIX.replace("_", "\\_") + "%"),
+    )
+    return [name for (name,) in rows]
+
+
+def unfreeze(connection: Any, db_name: str) -> int:
+    """Drops this copy's freeze triggers (and no other trigger); how many."""
+    names = frozen_triggers(connection, db_name)
+    for name in names:
+        _execute(connection, f"DROP TRIGGER IF EXISTS {quote_database_name(db_name)}.{quote(name)}")
+    return len(names)
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    table: str
+    source_rows: int
+    target_rows: int
+    source_checksum: int | None
+    target_checksum: int | None
+
+    @property
+    def equal(self) -> bool:
+        return self.source_rows == self.target_rows and self.source_checksum == self.target_checksum
+
+
+def tables_compare(source: Any, target: Any, db_name: str, tables: list[Table]) -> list[TableCheck]:
+    """Row counts and CHECKSUM TABLE of each table on both copies."""
+    checks = []
+    for table in tables:
+        qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
+        counts = [_rows(side, f"SELECT COUNT(*) FROM {qualified}")[0][0] for side in (source, target)]  # noqa: S608
+        sums = [_rows(side, f"CHECKSUM TABLE {qualified}")[0][1] for side in (source, target)]
+        checks.append(TableCheck(table.name, int(counts[0]), int(counts[1]), sums[0], sums[1]))
+    return checks
+
+
+def table_recopy(source: Any, target: Any, db_name: str, table: Table) -> int:
+    """The whole table again (when a chunk comparison missed a difference that CHECKSUM TABLE saw)."""
+    _execute(target, f"DELETE FROM {quote_database_name(db_name)}.{quote(table.name)}")  # noqa: S608
+    return _copy_rows(source, target, db_name, table)
+
+
+def database_drop(connection: Any, db_name: str) -> None:
+    _execute(connection, f"DROP DATABASE IF EXISTS {quote_database_name(db_name)}")
