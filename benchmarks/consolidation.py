@@ -95,6 +95,7 @@ class ConnectionWatch:
         self.miniplex_users = set(ns.users)
         self.solo_user = ns.user("solo")
         self.lock = threading.Lock()
+        self.query_lock = threading.Lock()
         self.latest: dict[tuple[str, str], int] = {}
         self.peaks: dict[str, int] = {}
         self.solo_db_peaks: dict[str, int] = {}
@@ -122,13 +123,15 @@ class ConnectionWatch:
 
     def sample(self) -> None:
         users = [*self.miniplex_users, self.solo_user]
-        cursor = self.connection.cursor()
-        cursor.execute(
-            "SELECT USER, COALESCE(DB, ''), COUNT(*) FROM information_schema.PROCESSLIST "
-            f"WHERE USER IN ({', '.join(['%s'] * len(users))}) GROUP BY USER, DB",
-            users,
-        )
-        latest = {(user, db): int(count) for user, db, count in cursor.fetchall()}
+        with self.query_lock:  # the watcher thread and the runner both sample, on one connection
+            cursor = self.connection.cursor()
+            cursor.execute(
+                "SELECT USER, COALESCE(DB, ''), COUNT(*) FROM information_schema.PROCESSLIST "
+                f"WHERE USER IN ({', '.join(['%s'] * len(users))}) GROUP BY USER, DB",
+                users,
+            )
+            rows = cursor.fetchall()
+        latest = {(user, db): int(count) for user, db, count in rows}
         with self.lock:
             self.latest = latest
             for side, count in self._sides(latest).items():
@@ -428,6 +431,7 @@ class Consolidation:
                         f"round {round_index + 1} {distribution} {endpoint} {side}: {run['rps']:.0f} req/s, "
                         f"p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms, errors {run['failures']}, "
                         f"MySQL peak {record['mysql_peak']}, RSS {record['rss_kib'] / 1024:.0f} MiB"
+                        + (f", wrk: {run['error']}" if run["error"] else "")
                     )
                     time.sleep(1)
 
@@ -570,7 +574,7 @@ def chart_png(data: dict, directory: Path, name: str) -> str | None:
         memory.plot(counts, [row[side]["rss_kib"] / 1024 for row in rows], style, label=labels[side])
         connections.plot(counts, [row[side]["mysql_peak"] for row in rows], style, label=labels[side])
     memory.set_ylabel("resident memory, all processes (MiB)")
-    connections.set_ylabel("MySQL connections open (peak under /me load)")
+    connections.set_ylabel("MySQL connections open (peak)")
     for axes in (memory, connections):
         axes.set_xlabel("mini-programs (tenants) served")
         axes.set_xticks(counts)

@@ -136,8 +136,10 @@ def run_wrk(
     headers: dict[str, str] | None = None,
     spread_file: Path | None = None,
 ) -> tuple[Result, str]:
-    """wrk -t1 -c C -d SECONDS --latency; with spread_file, each request takes the next (AppID, token) line."""
-    argv = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "--timeout", "30s"]
+    """wrk -t1 -c C -d SECONDS --latency (whole seconds: wrk reads no fraction); with spread_file, each request
+    takes the next (AppID, token) line."""
+    duration = f"{max(1, round(seconds))}s"
+    argv = ["wrk", "-t", "1", "-c", str(concurrency), "-d", duration, "--latency", "--timeout", "30s"]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     argv.append(url)
