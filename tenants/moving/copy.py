@@ -8,11 +8,11 @@ settings it makes (foreign key checks off on the target, a lock wait bound, a sn
 - `chunks_sync`: compares the two copies chunk by chunk (rows of primary keys [n*CHUNK, (n+1)*CHUNK), a
   count and an XOR of row hashes on each side, as pt-table-checksum does) and copies again only the chunks
   that differ. Run while serving it catches up; run under the freeze it makes the copies equal.
-- `freeze` / `unfreeze`: triggers on every table of a copy that refuse any insert, update or delete, by
-  anyone but the move's own connections: a write cannot land on a frozen copy, whichever process, cache or
-  connection it comes from.
-  Creating a trigger waits for the transactions that wrote to its table to end (MySQL's metadata lock), so
-  once `freeze` returns, every write that will ever commit on the copy has committed.
+- `freeze_prepare` / `freeze` / `unfreeze`: triggers on every table of a copy, made while it is served, that
+  refuse any insert, update or delete once a flag is set, by anyone but the move's own connections: a write
+  cannot land on a frozen copy, whichever process, cache or connection it comes from. Setting the flag waits
+  for the transactions that wrote before it (see freeze_prepare), so once `freeze` returns, every write that
+  will ever commit on the copy has committed.
 - `tables_compare`: COUNT(*) and CHECKSUM TABLE per table on both sides, the verification that is printed.
 """
 
@@ -29,6 +29,7 @@ from routers.backends.tenant import quote_database_name, tenant_server
 CHUNK_ROWS = 1000  # primary key values per compared chunk
 COPY_BATCH_ROWS = 5000  # rows per SELECT and per multi-row INSERT
 FREEZE_TRIGGER_PREFIX = "mpx_move_freeze_"
+FREEZE_TABLE = "miniplex_move_freeze"  # the flag the triggers read; in the frozen copy only, never copied
 FREEZE_MESSAGE = "tenant_moving: this copy of the tenant database is frozen for a move"
 # How long creating a trigger may wait for a transaction that wrote to its table (MySQL's default is a day).
 FREEZE_LOCK_WAIT_SECONDS = 20
@@ -107,8 +108,8 @@ def tables_read(connection: Any, db_name: str) -> list[Table]:
     names = _rows(
         connection,
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
-        "ORDER BY TABLE_NAME",
-        (db_name,),
+        "AND TABLE_NAME <> %s ORDER BY TABLE_NAME",
+        (db_name, FREEZE_TABLE),
     )
     return [_table_read(connection, db_name, name) for (name,) in names]
 
@@ -211,10 +212,10 @@ def chunks_sync(source: Any, target: Any, db_name: str, tables: list[Table]) -> 
 
 
 def _chunk_copy(source: Any, target: Any, db_name: str, table: Table, chunk_id: int) -> int:
+    params: tuple[int, ...]
     qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
-    if table.chunk_key is None:
-        where, params = "", ()
-    else:
+    where, params = "", ()
+    if table.chunk_key is not None:
         where = f"WHERE {quote(table.chunk_key)} >= %s AND {quote(table.chunk_key)} < %s"
         params = (chunk_id * CHUNK_ROWS, (chunk_id + 1) * CHUNK_ROWS)
     _execute(target, "START TRANSACTION")
@@ -239,19 +240,36 @@ def auto_increments_copy(source: Any, target: Any, db_name: str) -> None:
         _execute(target, f"ALTER TABLE {quote_database_name(db_name)}.{quote(name)} AUTO_INCREMENT = {int(value)}")
 
 
-def freeze(connection: Any, db_name: str, tables: list[Table]) -> None:
-    """Triggers that refuse every write to every table of this copy (waiting for the writers in flight)."""
+def freeze_prepare(connection: Any, db_name: str, tables: list[Table]) -> None:
+    """While the tenant is served: the freeze's flag (not set) and the triggers that read it on every table.
+
+    Each trigger reads the flag with a locking read (the latest committed value, not the writer's snapshot), so
+    setting it (`freeze`) is one UPDATE: it waits for the transactions that wrote meanwhile (they hold a shared
+    lock on the flag's row) and every write after it is refused. Creating the triggers is DDL that waits for
+    each table's writers in flight, so it is done here, before the freeze, not during it.
+    """
     connection.select_db(db_name)
     _execute(connection, f"SET SESSION lock_wait_timeout = {FREEZE_LOCK_WAIT_SECONDS}")
+    flag = quote(FREEZE_TABLE)
+    _execute(connection, f"CREATE TABLE IF NOT EXISTS {flag} (id TINYINT PRIMARY KEY, frozen TINYINT NOT NULL)")
+    _execute(connection, f"INSERT IGNORE INTO {flag} VALUES (1, 0)")  # noqa: S608
+    read_flag = f"SELECT frozen INTO frozen_now FROM {flag} WHERE id = 1 LOCK IN SHARE MODE"  # noqa: S608
+    refuse = f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{FREEZE_MESSAGE}'"
+    body = (
+        f"BEGIN DECLARE frozen_now TINYINT DEFAULT 0; IF {COPIER_VARIABLE} IS NULL THEN {read_flag}; "
+        f"IF frozen_now = 1 THEN {refuse}; END IF; END IF; END"
+    )
     for index, table in enumerate(tables):
         for event in ("INSERT", "UPDATE", "DELETE"):
             name = quote(f"{FREEZE_TRIGGER_PREFIX}{index}_{event[0].lower()}")
-            _execute(
-                connection,
-                f"CREATE TRIGGER {name} BEFORE {event} ON {quote(table.name)} FOR EACH ROW "
-                f"BEGIN IF {COPIER_VARIABLE} IS NULL THEN "
-                f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{FREEZE_MESSAGE}'; END IF; END",
-            )
+            on = f"{event} ON {quote(table.name)}"
+            _execute(connection, f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {on} FOR EACH ROW {body}")
+
+
+def freeze(connection: Any, db_name: str) -> None:
+    """From now on this copy refuses every write but the move's; returns once the writes in flight are done."""
+    _execute(connection, f"SET SESSION innodb_lock_wait_timeout = {FREEZE_LOCK_WAIT_SECONDS}")
+    _execute(connection, f"UPDATE {quote_database_name(db_name)}.{quote(FREEZE_TABLE)} SET frozen = 1 WHERE id = 1")  # noqa: S608
 
 
 def frozen_triggers(connection: Any, db_name: str) -> list[str]:
@@ -264,10 +282,12 @@ def frozen_triggers(connection: Any, db_name: str) -> list[str]:
 
 
 def unfreeze(connection: Any, db_name: str) -> int:
-    """Drops this copy's freeze triggers (and no other trigger); how many."""
+    """Drops this copy's freeze triggers (and no other trigger) and its flag; how many triggers."""
     names = frozen_triggers(connection, db_name)
     for name in names:
         _execute(connection, f"DROP TRIGGER IF EXISTS {quote_database_name(db_name)}.{quote(name)}")
+    if database_exists(connection, db_name):
+        _execute(connection, f"DROP TABLE IF EXISTS {quote_database_name(db_name)}.{quote(FREEZE_TABLE)}")
     return len(names)
 
 

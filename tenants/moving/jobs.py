@@ -13,6 +13,8 @@ from tenants.moving.selectors import tenant_move_frozen
 
 logger = logging.getLogger(__name__)
 
+LOOKUP_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, *REDIS_UNREACHABLE)
+
 
 def job_delay_if_frozen(job: Job, queue: Queue) -> bool:
     """In the worker, for a job just taken off `queue`: True when it was put back for later instead.
@@ -26,7 +28,7 @@ def job_delay_if_frozen(job: Job, queue: Queue) -> bool:
         return False
     try:
         frozen = tenant_move_frozen(app_id=app_id)
-    except (DatabaseError, *REDIS_UNREACHABLE):
+    except LOOKUP_ERRORS:
         return False  # the job's own lookup meets the same error and retries the job as for any hiccup
     if not frozen:
         return False

@@ -154,6 +154,7 @@ def _copy_while_serving(
         time.sleep(wait)
     report.catch_up = copy.chunks_sync(source, target, tenant.db_name, tables)
     progress(f"2/4 caught up with the writes made meanwhile: {report.catch_up[0]} chunks, {report.catch_up[1]} rows")
+    copy.freeze_prepare(source, tenant.db_name, tables)  # triggers armed, not yet refusing anything
 
 
 def _freeze_and_verify(
@@ -162,7 +163,7 @@ def _freeze_and_verify(
     _set_move(tenant, move_state=Tenant.MoveState.FROZEN)
     report.freeze_started = time.monotonic()
     progress("3/4 FREEZE: writes get 503 tenant_moving, reads go on; waiting for writes in flight")
-    copy.freeze(source, tenant.db_name, tables)
+    copy.freeze(source, tenant.db_name)
     report.final = copy.chunks_sync(source, target, tenant.db_name, tables)
     copy.auto_increments_copy(source, target, tenant.db_name)
     progress(f"  last writes copied: {report.final[0]} chunks, {report.final[1]} rows; verifying")
@@ -246,6 +247,7 @@ def tenant_move_abort(*, app_id: str, progress: Progress = _quiet) -> MoveReport
         tables = copy.tables_read(new, tenant.db_name)
         back.catch_up = copy.chunks_sync(new, old, tenant.db_name, tables)
         progress(f"  caught up while serving: {back.catch_up[0]} chunks, {back.catch_up[1]} rows")
+        copy.freeze_prepare(new, tenant.db_name, tables)
         try:
             _freeze_and_verify(new, old, tenant, tables, back, progress)
         except BaseException:

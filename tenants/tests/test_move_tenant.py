@@ -186,7 +186,8 @@ def test_abort_before_the_switch_drops_the_partial_copy_and_unfreezes_the_old_on
     with copy.server_connection("main") as source, copy.server_connection(SECOND) as target:
         tables = copy.tables_read(source, tenant.db_name)
         copy.schema_create(source, target, tenant.db_name, tables)
-        copy.freeze(source, tenant.db_name, tables)
+        copy.freeze_prepare(source, tenant.db_name, tables)
+        copy.freeze(source, tenant.db_name)
     _set_move(tenant, move_state=Tenant.MoveState.FROZEN, move_from="main", move_to=SECOND)
 
     assert "served from main" in _move("--abort")
