@@ -33,6 +33,7 @@ FREEZE_TABLE = "miniplex_move_freeze"  # the flag the triggers read; in the froz
 FREEZE_MESSAGE = "tenant_moving: this copy of the tenant database is frozen for a move"
 # How long creating a trigger may wait for a transaction that wrote to its table (MySQL's default is a day).
 FREEZE_LOCK_WAIT_SECONDS = 20
+FREEZE_ATTEMPTS, DEADLOCK = 5, 1213
 # The session variable of the move's own connections, the only ones a frozen copy lets write.
 COPIER_VARIABLE = "@miniplex_move_copier"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_$]{1,64}", re.ASCII)
@@ -269,7 +270,16 @@ def freeze_prepare(connection: Any, db_name: str, tables: list[Table]) -> None:
 def freeze(connection: Any, db_name: str) -> None:
     """From now on this copy refuses every write but the move's; returns once the writes in flight are done."""
     _execute(connection, f"SET SESSION innodb_lock_wait_timeout = {FREEZE_LOCK_WAIT_SECONDS}")
-    _execute(connection, f"UPDATE {quote_database_name(db_name)}.{quote(FREEZE_TABLE)} SET frozen = 1 WHERE id = 1")  # noqa: S608
+    sql = f"UPDATE {quote_database_name(db_name)}.{quote(FREEZE_TABLE)} SET frozen = 1 WHERE id = 1"  # noqa: S608
+    for attempt in range(FREEZE_ATTEMPTS):
+        try:
+            _execute(connection, sql)
+            return
+        except connection.OperationalError as error:
+            # A writer that locked a row, then waited for the flag behind us, while another that holds the flag
+            # waits for its row: InnoDB breaks the cycle (1213) by rolling one back, maybe us. Try again.
+            if error.args[0] != DEADLOCK or attempt == FREEZE_ATTEMPTS - 1:
+                raise
 
 
 def frozen_triggers(connection: Any, db_name: str) -> list[str]:
