@@ -19,9 +19,10 @@ settings it makes (foreign key checks off on the target, a lock wait bound, a sn
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from core.tenant_context import tenant_ddl_alias
 from routers.backends.tenant import quote_database_name, tenant_server
@@ -40,6 +41,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_$]{1,64}", re.ASCII)
 _INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "bigint"}
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 class CopyRefused(RuntimeError):
@@ -204,7 +206,7 @@ def chunks_sync(source: Any, target: Any, db_name: str, tables: list[Table]) -> 
     """Copies again the chunks that differ between the copies; (chunks copied, rows copied)."""
     chunks = rows = 0
     for table in tables:
-        theirs, ours = _chunk_sums(source, db_name, table), _chunk_sums(target, db_name, table)
+        theirs, ours = _on_both(_chunk_sums, source, target, db_name, table)
         for chunk_id in sorted(set(theirs) | set(ours)):
             if theirs.get(chunk_id) != ours.get(chunk_id):
                 rows += _chunk_copy(source, target, db_name, table, chunk_id)
@@ -316,13 +318,28 @@ class TableCheck:
 
 def tables_compare(source: Any, target: Any, db_name: str, tables: list[Table]) -> list[TableCheck]:
     """Row counts and CHECKSUM TABLE of each table on both copies."""
-    checks = []
+    theirs, ours = _on_both(_table_facts, source, target, db_name, tables)
+    return [
+        TableCheck(table.name, their[0], our[0], their[1], our[1])
+        for table, their, our in zip(tables, theirs, ours, strict=True)
+    ]
+
+
+def _table_facts(connection: Any, db_name: str, tables: list[Table]) -> list[tuple[int, int | None]]:
+    facts = []
     for table in tables:
         qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
-        counts = [_rows(side, f"SELECT COUNT(*) FROM {qualified}")[0][0] for side in (source, target)]  # noqa: S608
-        sums = [_rows(side, f"CHECKSUM TABLE {qualified}")[0][1] for side in (source, target)]
-        checks.append(TableCheck(table.name, int(counts[0]), int(counts[1]), sums[0], sums[1]))
-    return checks
+        (count,) = _rows(connection, f"SELECT COUNT(*) FROM {qualified}")[0]  # noqa: S608
+        checksum = _rows(connection, f"CHECKSUM TABLE {qualified}")[0][1]
+        facts.append((int(count), checksum))
+    return facts
+
+
+def _on_both(read: Callable[..., T], source: Any, target: Any, *args: Any) -> tuple[T, T]:
+    """`read` on both servers at once (each on its own connection): the freeze waits for the slower only."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        theirs, ours = pool.submit(read, source, *args), pool.submit(read, target, *args)
+        return theirs.result(), ours.result()
 
 
 def table_recopy(source: Any, target: Any, db_name: str, table: Table) -> int:

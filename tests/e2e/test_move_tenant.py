@@ -159,6 +159,10 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
             wait_for(lambda: _queue_workers(queue_redis, prefix) >= 1, seconds=90, what="the rq worker")
             # Jobs queued while the workers are suspended, released once the freeze is seen: they meet it.
             queue_redis.set(suspended, 1)
+            # A worker waiting in its dequeue sees the suspension only after its next job: this one (run before
+            # the move, on the old copy, rightly).
+            _enqueue(load, "primer")
+            wait_for(lambda: _worker_states(queue_redis, prefix) == {b"suspended"}, seconds=60, what="suspension")
             job_ids = [_enqueue(load, f"queued-{i}") for i in range(QUEUED_JOBS)]
             threads = [threading.Thread(target=load.write, args=(i,), daemon=True) for i in range(WRITERS)]
             threads += [threading.Thread(target=load.probe_writes, daemon=True)]
@@ -197,7 +201,7 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
         assert reads_in_window and set(reads_in_window) == {200}  # reads went on from the old copy
         # Every job ran, on the new copy only: none wrote on the old one (frozen before they were released).
         assert {f"job-queued-{i}" for i in range(QUEUED_JOBS)} <= new_copy
-        assert not {openid for openid in old_copy if openid.startswith("job-")}
+        assert not {openid for openid in old_copy if openid.startswith("job-queued-")}
         # Writes acknowledged after the switch are on the new copy only; the old copy refuses writes.
         assert new_copy - old_copy
         with pytest.raises(subprocess.CalledProcessError):
@@ -213,6 +217,10 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
 
 def _queue_workers(client: redis.Redis, prefix: str) -> int:
     return int(client.scard(f"{prefix}:workers:default"))
+
+
+def _worker_states(client: redis.Redis, prefix: str) -> set[bytes]:
+    return {client.hget(key, "state") for key in client.smembers(f"{prefix}:workers")}  # type: ignore[misc]
 
 
 def _enqueue(load: Load, marker: str) -> str:
