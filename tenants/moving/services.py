@@ -160,8 +160,8 @@ def _copy_while_serving(
 def _freeze_and_verify(
     source: Any, target: Any, tenant: Tenant, tables: list[copy.Table], report: MoveReport, progress: Progress
 ) -> None:
+    report.freeze_started = time.monotonic()  # writes are refused from the announcement on
     _set_move(tenant, move_state=Tenant.MoveState.FROZEN)
-    report.freeze_started = time.monotonic()
     progress("3/4 FREEZE: writes get 503 tenant_moving, reads go on; waiting for writes in flight")
     copy.freeze(source, tenant.db_name)
     report.final = copy.chunks_sync(source, target, tenant.db_name, tables)
