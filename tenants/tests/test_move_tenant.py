@@ -184,6 +184,7 @@ def test_a_move_that_fails_before_the_switch_puts_everything_back(servers: Priva
 def test_abort_before_the_switch_drops_the_partial_copy_and_unfreezes_the_old_one(servers: PrivateMariaDB) -> None:
     tenant = _tenant()
     with copy.server_connection("main") as source, copy.server_connection(SECOND) as target:
+        copy.target_prepare(target)
         tables = copy.tables_read(source, tenant.db_name)
         copy.schema_create(source, target, tenant.db_name, tables)
         copy.freeze_prepare(source, tenant.db_name, tables)
