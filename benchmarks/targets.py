@@ -36,6 +36,14 @@ PING, ME = "/api/v1/ping", "/api/v1/me"
 SPREAD_TENANTS = 1000
 # --with-profiles: the scenarios py-spy samples under load.
 PROFILED = ("me", "solo me", "bare me", "ping")
+# (tenant-tagged kind, the plain kind, the row): benchmarks.jobs' kinds; "django" is rq's own worker with Django
+# loaded (what tagging alone costs), "plain" rq's worker without Django (the issue's comparison).
+JOB_TARGETS = (
+    ("tenant", "plain", "jobs: tenant-tagged vs plain RQ, same forking worker class, no outbox"),
+    ("outbox", "plain", "jobs: tenant-tagged through the outbox vs plain RQ"),
+    ("tenant", "django", "jobs (reference): tenant-tagged vs rq's worker with Django loaded, no outbox"),
+    ("outbox", "django", "jobs (reference): through the outbox vs rq's worker with Django loaded"),
+)
 
 
 @dataclass(frozen=True)
@@ -255,18 +263,25 @@ class Targets:
 
     # --- jobs -------------------------------------------------------------------------------------------------
     def jobs(self, bench: Any) -> None:
-        """Tenant-tagged jobs against plain RQ, with and without the outbox: PERF's measurement (benchmarks/jobs.py,
-        its `target_ratios`), when it offers one; else the runner's own rounds of plain and tenant jobs."""
+        """Tenant-tagged jobs against plain RQ, with and without the outbox: PERF's interleaved rounds
+        (benchmarks.jobs.jobs_compare) when it is there, else the runner's own rounds of plain and tenant jobs."""
         from benchmarks import jobs
 
         self.log("jobs")
-        measure = getattr(jobs, "target_ratios", None)
-        if measure is not None:
-            measured = measure(env=self.env, count=self.plan.jobs, rounds=self.plan.job_rounds, workdir=self.workdir)
-            self.data["jobs"] = measured
-            for row in measured["rows"]:
-                self.rows.append(_row(row["target"], row["ratio"], row["goal"], row["detail"]))
+        compare = getattr(jobs, "jobs_compare", None)
+        if compare is None:
+            self.jobs_fallback(bench)
             return
+        tenants = min(10, self.data["spread_tenants"])
+        measured = compare(self.env, count=self.plan.jobs, tenants=tenants, rounds=self.plan.job_rounds)
+        self.data["jobs"] = measured
+        rate = {kind: row["jobs_per_second"] for kind, row in measured["kinds"].items()}
+        for tagged, base, target in JOB_TARGETS:
+            ratio = measured["ratios"].get(f"{tagged}/{base}")
+            detail = f"{_fmt(rate.get(tagged), 1)} / {_fmt(rate.get(base), 1)} jobs/s, {self.plan.jobs} jobs a round"
+            self.rows.append(_row(target, ratio, 0.9, detail))
+
+    def jobs_fallback(self, bench: Any) -> None:
         bench.mode = _jobs_mode(bench.mode, self.plan)
         bench.jobs_benchmark()
         self.data["jobs"] = bench.jobs
