@@ -583,10 +583,9 @@ def chart_png(data: dict, directory: Path, name: str) -> str | None:
     figure.suptitle(
         f"Consolidation on {data['machine']['cpu_count']} cores: /me with {data['plan']['concurrency']} clients"
     )
-    figure.tight_layout()
-    figure.savefig(directory / name, dpi=90)
-    plt.close(figure)
-    return name
+    from benchmarks import report
+
+    return report._save_chart(plt, figure, directory, name)  # the sweep's charts' size and resolution
 
 
 def write_report(data: dict, directory: Path, prefix: str) -> list[Path]:
