@@ -36,13 +36,14 @@ PING, ME = "/api/v1/ping", "/api/v1/me"
 SPREAD_TENANTS = 1000
 # --with-profiles: the scenarios py-spy samples under load.
 PROFILED = ("me", "solo me", "bare me", "ping")
-# (tenant-tagged kind, the plain kind, the row): benchmarks.jobs' kinds; "django" is rq's own worker with Django
-# loaded (what tagging alone costs), "plain" rq's worker without Django (the issue's comparison).
+# (tenant-tagged kind, the plain kind, the row): benchmarks.jobs' kinds. "django" is plain RQ in the same worker
+# process as TenantWorker's (`manage.py rqworker` with rq.Worker and rq.job.Job: Django loaded), the issue's "same
+# worker class"; "plain" is rq's own `rq worker` without Django, the stricter comparison of the earlier sweep.
 JOB_TARGETS = (
-    ("tenant", "plain", "jobs: tenant-tagged vs plain RQ, same forking worker class, no outbox"),
-    ("outbox", "plain", "jobs: tenant-tagged through the outbox vs plain RQ"),
-    ("tenant", "django", "jobs (reference): tenant-tagged vs rq's worker with Django loaded, no outbox"),
-    ("outbox", "django", "jobs (reference): through the outbox vs rq's worker with Django loaded"),
+    ("tenant", "django", "jobs: tenant-tagged vs plain RQ in the same worker class (Django loaded), no outbox"),
+    ("outbox", "django", "jobs: tenant-tagged through the outbox vs plain RQ in the same worker class"),
+    ("tenant", "plain", "jobs: tenant-tagged vs rq's own `rq worker` (no Django), no outbox"),
+    ("outbox", "plain", "jobs: tenant-tagged through the outbox vs rq's own `rq worker` (no Django)"),
 )
 
 
