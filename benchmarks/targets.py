@@ -53,7 +53,7 @@ class TargetPlan:
     seconds: float = 5
     concurrency: int = 50
     consolidation_plan: consolidation.Plan = consolidation.Plan(rounds=1, seconds=5, chart_seconds=0, start_batch=5)
-    jobs: int = 500
+    jobs: int = 200
     job_rounds: int = 3
     tenants_wanted: int = SPREAD_TENANTS
     profile_seconds: float = 10  # --with-profiles
