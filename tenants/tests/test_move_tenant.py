@@ -5,6 +5,7 @@ this process's connections as the tenant database server "second", the way TENAN
 """
 
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tenants.moving.services import _set_move
 from tenants.selectors import tenant_context_for
 from tenants.services import tenant_provision
 from tests.e2e.services import PrivateMariaDB, private_mariadb
-from tests.helpers import mysql_rows
+from tests.helpers import mysql_admin, mysql_rows
 
 APP_ID = "wx00000000000000e1"
 SECOND = "second"
@@ -285,3 +286,28 @@ def test_the_snapshot_copy_sees_one_moment_while_writes_go_on(servers: PrivateMa
         assert all(check.equal for check in copy.tables_compare(source, target, tenant.db_name, tables))
         assert copy.chunks_sync(source, target, tenant.db_name, tables) == (0, 0)
     assert _users(servers, tenant.db_name) == _users(None, tenant.db_name)
+
+
+def test_the_freeze_waits_for_a_write_in_flight_and_refuses_every_write_after_it(servers: PrivateMariaDB) -> None:
+    """The one UPDATE of the freeze returns only once a transaction that wrote has ended (its write is kept),
+    and a write made after it is refused, whoever makes it."""
+    tenant = _tenant()
+    qualified = f"`{tenant.db_name}`.accounts_miniprogramuser"
+    writer = mysql_admin()
+    with copy.server_connection("main") as mover:
+        tables = copy.tables_read(mover, tenant.db_name)
+        copy.freeze_prepare(mover, tenant.db_name, tables)
+        writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'in flight' WHERE openid = 'openid-1'")  # noqa: S608
+        freezing = threading.Thread(target=copy.freeze, args=(mover, tenant.db_name))
+        freezing.start()
+        freezing.join(timeout=1.0)
+        assert freezing.is_alive()  # waiting for the transaction in flight
+        writer.commit()
+        freezing.join(timeout=20)
+        assert not freezing.is_alive()
+        with pytest.raises(MySQLdb.OperationalError, match="tenant_moving"):
+            writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'after' WHERE openid = 'openid-2'")  # noqa: S608
+        copy.unfreeze(mover, tenant.db_name)
+    writer.close()
+    rows = dict(mysql_rows(f"SELECT openid, nickname FROM {qualified} WHERE openid IN ('openid-1', 'openid-2')"))  # noqa: S608
+    assert rows == {"openid-1": "in flight", "openid-2": "user 2 😀"}
