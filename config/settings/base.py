@@ -299,6 +299,10 @@ JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)
 # by a Redis outage, and how often it looks into every tenant's outbox as a safety net (one query per tenant).
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=600)
+# The relay deletes a record only once this many Redis replicas have its job (WAIT), so a failover cannot lose a
+# job whose record is gone (docs/redis-sentinel.md); one with Sentinel, none for a Redis without replicas.
+OUTBOX_WAIT_REPLICAS = env.int("OUTBOX_WAIT_REPLICAS", default=1 if REDIS_SENTINELS else 0)  # noqa: F405
+OUTBOX_WAIT_TIMEOUT_MS = env.int("OUTBOX_WAIT_TIMEOUT_MS", default=1000)
 # Whether the relay passes (relay_outbox, the workers' maintenance) enqueue the periodic platform jobs
 # (tenants.jobs.periodic): reconciliation, certificate refreshes, sweeps. The suite turns them off, so that its
 # workers run only the jobs a test enqueued; the tests of each periodic job call it themselves.

@@ -10,7 +10,7 @@ pushes the job once Redis is back (tenants.jobs.relay).
 
 A record whose push succeeded is not deleted on the spot: that would be one more commit per job, the
 outbox's main cost. The relay's sweep (every OUTBOX_SWEEP_SECONDS) deletes the records whose jobs are on
-the queue, in one statement per tenant.
+the queue, in one statement per tenant, once the Redis replicas have them (replicas_confirm).
 
 Pushing is idempotent: rq's unique enqueue (one Lua script: check, save, push) refuses a job id that exists
 already, so a record pushed twice (by the relay and by a late commit, by two relays) is on the queue once.
@@ -179,6 +179,24 @@ def push(*, job_id: str, func_name: str, payload: str) -> bool:
     except DuplicateJobError:
         return False
     return True
+
+
+def replicas_confirm() -> bool:
+    """Whether OUTBOX_WAIT_REPLICAS replicas have every write the master made before this call (True if none asked).
+
+    Redis's WAIT waits for the writes of its own connection only (https://redis.io/docs/latest/commands/wait/),
+    so a write of ours goes first, on the same connection: the replication stream is in one order, so a replica
+    that has it has every job the master had before it. Sentinel promotes the replica with the most of the
+    stream, so a job confirmed this way survives a failover.
+    """
+    wanted = settings.OUTBOX_WAIT_REPLICAS
+    if wanted <= 0:
+        return True
+    with get_connection().pipeline(transaction=False) as pipeline:
+        pipeline.set(f"{settings.RQ_KEY_PREFIX}:outbox:replicated", "1", ex=60)
+        pipeline.wait(wanted, settings.OUTBOX_WAIT_TIMEOUT_MS)
+        _, acknowledged = pipeline.execute()
+    return int(acknowledged) >= wanted
 
 
 def _hold(tenant: TenantContext) -> None:

@@ -9,6 +9,12 @@ its commit and its push. The sweep must run at least once per JOBS_RESULT_TTL_SE
 than its finished job's stay in Redis would be pushed again (at least once). Every worker runs the relay in
 its maintenance, so any running worker keeps to that.
 
+A record is deleted only once OUTBOX_WAIT_REPLICAS Redis replicas have its job (Redis WAIT, after a write of the
+relay's own that follows the job's in the replication stream): replication is asynchronous, and a record deleted
+while the replica lags would leave a job that only the master had, and that a failover loses, on neither side.
+When the replicas do not confirm within OUTBOX_WAIT_TIMEOUT_MS, the records stay (the jobs are on the master) and
+the pass waits no more for the rest of its tenants; a later pass deletes them.
+
 Safe to run on several hosts at once: rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, and a push is
 rq's unique enqueue, which refuses a job id that is already there (tenants.jobs.outbox.push).
 """
@@ -17,16 +23,17 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from rq.job import Job
 
 from core.exceptions import REDIS_UNREACHABLE
 from core.tenant_context import TenantContext, activate_tenant
 from tenants.jobs.fairness import Rooms, held_forget, held_tenants, release_lock, release_unlock
-from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push
+from tenants.jobs.outbox import OutboxModel, outbox_mark_pending, push, replicas_confirm
 from tenants.jobs.periodic import periodic_enqueue_due_if_enabled
 from tenants.jobs.queue import get_connection
 from tenants.models import Tenant
@@ -49,6 +56,8 @@ class RelayReport:
     already_queued: int = 0  # records whose job was on the queue already (pushed at their commit): deleted
     # tenant (or "platform") -> records still waiting (-1: its database could not be read)
     left: dict[str, int] = field(default_factory=dict)
+    # The replicas did not confirm the jobs of this pass (tenants.jobs.outbox.replicas_confirm): records kept.
+    unreplicated: bool = False
 
 
 def outbox_relay(*, sweep: bool = False) -> RelayReport:
@@ -148,8 +157,9 @@ def _relay_outbox(model: OutboxModel, name: str, report: RelayReport, rooms: Roo
         report.left[name] = model.objects.filter(attempts__lt=MAX_ATTEMPTS).count()
         return
     try:
-        while _relay_batch(model, report, rooms) == BATCH and not (rooms and rooms.full):
-            pass
+        after = _relay_batch(model, report, rooms)
+        while after is not None and not (rooms and rooms.full):
+            after = _relay_batch(model, report, rooms, after=after)
     except REDIS_UNREACHABLE:
         report.left[name] = model.objects.count()
         raise
@@ -166,13 +176,17 @@ def _relay_outbox(model: OutboxModel, name: str, report: RelayReport, rooms: Roo
         rooms.settle(drained=not left)
 
 
-def _relay_batch(model: OutboxModel, report: RelayReport, rooms: Rooms | None = None) -> int:
+def _relay_batch(
+    model: OutboxModel, report: RelayReport, rooms: Rooms | None = None, after: tuple[datetime, str] | None = None
+) -> tuple[datetime, str] | None:
+    """One batch of records, those after `after` in (created_at, id) order; where the next batch starts (None: no
+    next batch). Records are read past the previous batch, not from the start: a batch's records may stay
+    (their jobs not confirmed on a replica yet), and the next batch must not take them again."""
     with transaction.atomic(using=router.db_for_write(model)):
-        records = list(
-            model.objects.select_for_update(skip_locked=True)
-            .filter(attempts__lt=MAX_ATTEMPTS)
-            .order_by("created_at")[:BATCH]
-        )
+        waiting = model.objects.select_for_update(skip_locked=True).filter(attempts__lt=MAX_ATTEMPTS)
+        if after is not None:
+            waiting = waiting.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
+        records = list(waiting.order_by("created_at", "id")[:BATCH])
         # Most records were pushed at their commit: one round trip tells which, and those are just deleted.
         with get_connection().pipeline(transaction=False) as pipeline:
             for record in records:
@@ -196,7 +210,19 @@ def _relay_batch(model: OutboxModel, report: RelayReport, rooms: Rooms | None = 
             done.append(record.id)
             report.pushed += pushed
             report.already_queued += not pushed
+        if done and not _replicated(report):
+            done = []  # on the master only so far: a failover now would lose them, so their records stay
         model.objects.filter(pk__in=done).delete()
         if refused:
             model.objects.filter(pk__in=refused).update(attempts=F("attempts") + 1)
-    return len(records)
+    return (records[-1].created_at, records[-1].id) if len(records) == BATCH else None
+
+
+def _replicated(report: RelayReport) -> bool:
+    """Whether the replicas have every job of the batch; asked once at most per pass when they do not answer."""
+    if report.unreplicated:
+        return False
+    report.unreplicated = not replicas_confirm()
+    if report.unreplicated:
+        logger.warning("outbox relay: the Redis replicas did not confirm the jobs; their records are kept")
+    return not report.unreplicated
