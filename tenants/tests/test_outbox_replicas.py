@@ -3,8 +3,9 @@
 A Redis master and a replica of this test's own (two `redis-server` processes on free loopback ports). The
 replica's link is cut (it cannot log in again: a user the master does not know, as tests/e2e/test_sentinel.py
 does), so that what the master writes from then on is on the master only; the "failover" is the master killed
-and the replica promoted (REPLICAOF NO ONE), which is what Sentinel does. Without the WAIT, the sweep deletes the record of a job that only the dying master had, and the job is
-lost for good (the first test shows it); with it the record stays, and the relay pushes the job to the new master.
+and the replica promoted (REPLICAOF NO ONE), which is what Sentinel does. Without the WAIT, the sweep deletes the
+record of a job that only the dying master had, and the job is lost for good (the first test shows it); with it
+the record stays, and the relay pushes the job to the new master.
 """
 
 import signal
