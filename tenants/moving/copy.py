@@ -31,6 +31,7 @@ CHUNK_ROWS = 1000  # primary key values per compared chunk
 COPY_BATCH_ROWS = 5000  # rows per SELECT and per multi-row INSERT
 FREEZE_TRIGGER_PREFIX = "mpx_move_freeze_"
 FREEZE_TABLE = "miniplex_move_freeze"  # the flag the triggers read; in the frozen copy only, never copied
+CHANGED_TABLE = "miniplex_move_changed"  # the chunks written since the triggers were armed; likewise
 FREEZE_MESSAGE = "tenant_moving: this copy of the tenant database is frozen for a move"
 # How long creating a trigger may wait for a transaction that wrote to its table (MySQL's default is a day).
 FREEZE_LOCK_WAIT_SECONDS = 20
@@ -111,8 +112,8 @@ def tables_read(connection: Any, db_name: str) -> list[Table]:
     names = _rows(
         connection,
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
-        "AND TABLE_NAME <> %s ORDER BY TABLE_NAME",
-        (db_name, FREEZE_TABLE),
+        "AND TABLE_NAME NOT IN (%s, %s) ORDER BY TABLE_NAME",
+        (db_name, FREEZE_TABLE, CHANGED_TABLE),
     )
     return [_table_read(connection, db_name, name) for (name,) in names]
 
@@ -189,24 +190,41 @@ def snapshot_copy(source: Any, target: Any, db_name: str, tables: list[Table], p
     return total
 
 
-def _chunk_sums(connection: Any, db_name: str, table: Table) -> dict[int, tuple[int, int]]:
+def _chunk_sums(
+    connection: Any, db_name: str, table: Table, only: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """chunk -> (rows, XOR of row hashes), of every chunk or of the chunks `only` (read by primary key ranges)."""
     qualified = f"{quote_database_name(db_name)}.{quote(table.name)}"
     if table.chunk_key is None:
         rows = _rows(connection, f"SELECT 0, COUNT(*), BIT_XOR({table.row_hash}) FROM {qualified}")  # noqa: S608
         return {0: (int(rows[0][1]), int(rows[0][2]))}
-    chunk = f"FLOOR({quote(table.chunk_key)} / {CHUNK_ROWS})"
+    key = quote(table.chunk_key)
+    where = ""
+    if only is not None:
+        ranges = [f"({key} >= {int(c) * CHUNK_ROWS} AND {key} < {(int(c) + 1) * CHUNK_ROWS})" for c in sorted(only)]
+        where = f"WHERE {' OR '.join(ranges)}"
     rows = _rows(
         connection,
-        f"SELECT {chunk} AS chunk, COUNT(*), BIT_XOR({table.row_hash}) FROM {qualified} GROUP BY chunk",  # noqa: S608
+        f"SELECT FLOOR({key} / {CHUNK_ROWS}) AS chunk, COUNT(*), BIT_XOR({table.row_hash}) FROM {qualified} "  # noqa: S608
+        f"{where} GROUP BY chunk",
     )
     return {int(chunk_id): (int(count), int(xor)) for chunk_id, count, xor in rows}
 
 
-def chunks_sync(source: Any, target: Any, db_name: str, tables: list[Table]) -> tuple[int, int]:
-    """Copies again the chunks that differ between the copies; (chunks copied, rows copied)."""
+def chunks_sync(
+    source: Any, target: Any, db_name: str, tables: list[Table], changed: dict[int, set[int]] | None = None
+) -> tuple[int, int]:
+    """Copies again the chunks that differ between the copies; (chunks copied, rows copied).
+
+    `changed` (table index -> chunks, from `changed_chunks`) limits the comparison to the chunks written since
+    the triggers were armed; without it every chunk is compared.
+    """
     chunks = rows = 0
-    for table in tables:
-        theirs, ours = _on_both(_chunk_sums, source, target, db_name, table)
+    for index, table in enumerate(tables):
+        only = None if changed is None else changed.get(index, set())
+        if only is not None and not only:
+            continue
+        theirs, ours = _on_both(_chunk_sums, source, target, db_name, table, only)
         for chunk_id in sorted(set(theirs) | set(ours)):
             if theirs.get(chunk_id) != ours.get(chunk_id):
                 rows += _chunk_copy(source, target, db_name, table, chunk_id)
@@ -248,25 +266,44 @@ def freeze_prepare(connection: Any, db_name: str, tables: list[Table]) -> None:
 
     Each trigger reads the flag with a locking read (the latest committed value, not the writer's snapshot), so
     setting it (`freeze`) is one UPDATE: it waits for the transactions that wrote meanwhile (they hold a shared
-    lock on the flag's row) and every write after it is refused. Creating the triggers is DDL that waits for
-    each table's writers in flight, so it is done here, before the freeze, not during it.
+    lock on the flag's row) and every write after it is refused. Until then each trigger notes the chunk it
+    writes (`changed_chunks`), so the pass under the freeze compares only those. Creating the triggers is DDL
+    that waits for each table's writers in flight, so it is done here, before the freeze, not during it.
     """
     connection.select_db(db_name)
     _execute(connection, f"SET SESSION lock_wait_timeout = {FREEZE_LOCK_WAIT_SECONDS}")
-    flag = quote(FREEZE_TABLE)
+    flag, changed = quote(FREEZE_TABLE), quote(CHANGED_TABLE)
     _execute(connection, f"CREATE TABLE IF NOT EXISTS {flag} (id TINYINT PRIMARY KEY, frozen TINYINT NOT NULL)")
     _execute(connection, f"INSERT IGNORE INTO {flag} VALUES (1, 0)")  # noqa: S608
+    columns = "tbl SMALLINT NOT NULL, chunk BIGINT NOT NULL, PRIMARY KEY (tbl, chunk)"
+    _execute(connection, f"CREATE TABLE IF NOT EXISTS {changed} ({columns})")
     read_flag = f"SELECT frozen INTO frozen_now FROM {flag} WHERE id = 1 LOCK IN SHARE MODE"  # noqa: S608
     refuse = f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{FREEZE_MESSAGE}'"
-    body = (
-        f"BEGIN DECLARE frozen_now TINYINT DEFAULT 0; IF {COPIER_VARIABLE} IS NULL THEN {read_flag}; "
-        f"IF frozen_now = 1 THEN {refuse}; END IF; END IF; END"
-    )
     for index, table in enumerate(tables):
-        for event in ("INSERT", "UPDATE", "DELETE"):
+        for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+            if table.chunk_key is None:
+                chunks = ["0"]
+            else:
+                chunks = [f"FLOOR({row}.{quote(table.chunk_key)} / {CHUNK_ROWS})" for row in rows]
+            note = " ".join(f"INSERT IGNORE INTO {changed} VALUES ({index}, {chunk});" for chunk in chunks)  # noqa: S608
+            body = (
+                f"BEGIN DECLARE frozen_now TINYINT DEFAULT 0; IF {COPIER_VARIABLE} IS NULL THEN {read_flag}; "
+                f"IF frozen_now = 1 THEN {refuse}; END IF; {note} END IF; END"
+            )
             name = quote(f"{FREEZE_TRIGGER_PREFIX}{index}_{event[0].lower()}")
             on = f"{event} ON {quote(table.name)}"
-            _execute(connection, f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {on} FOR EACH ROW {body}")
+            # AFTER: a BEFORE INSERT trigger sees 0 for an AUTO_INCREMENT id; an error here fails the statement
+            # all the same, and InnoDB rolls its row back.
+            _execute(connection, f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {on} FOR EACH ROW {body}")
+
+
+def changed_chunks(connection: Any, db_name: str) -> dict[int, set[int]]:
+    """Table index -> the chunks written since the triggers were armed (complete once the copy is frozen)."""
+    found: dict[int, set[int]] = {}
+    sql = f"SELECT tbl, chunk FROM {quote_database_name(db_name)}.{quote(CHANGED_TABLE)}"  # noqa: S608
+    for index, chunk in _rows(connection, sql):
+        found.setdefault(int(index), set()).add(int(chunk))
+    return found
 
 
 def freeze(connection: Any, db_name: str) -> None:
@@ -299,7 +336,8 @@ def unfreeze(connection: Any, db_name: str) -> int:
     for name in names:
         _execute(connection, f"DROP TRIGGER IF EXISTS {quote_database_name(db_name)}.{quote(name)}")
     if database_exists(connection, db_name):
-        _execute(connection, f"DROP TABLE IF EXISTS {quote_database_name(db_name)}.{quote(FREEZE_TABLE)}")
+        for table in (FREEZE_TABLE, CHANGED_TABLE):
+            _execute(connection, f"DROP TABLE IF EXISTS {quote_database_name(db_name)}.{quote(table)}")
     return len(names)
 
 

@@ -152,9 +152,11 @@ def _copy_while_serving(
     if wait > 0:
         progress(f"  waiting {wait:.1f} s so that every process has seen the move")
         time.sleep(wait)
+    # Armed (noting the chunks written, refusing nothing yet) before the catch-up: a write made while it runs is
+    # noted, and the pass under the freeze compares only the chunks noted.
+    copy.freeze_prepare(source, tenant.db_name, tables)
     report.catch_up = copy.chunks_sync(source, target, tenant.db_name, tables)
     progress(f"2/4 caught up with the writes made meanwhile: {report.catch_up[0]} chunks, {report.catch_up[1]} rows")
-    copy.freeze_prepare(source, tenant.db_name, tables)  # triggers armed, not yet refusing anything
 
 
 def _freeze_and_verify(
@@ -164,7 +166,8 @@ def _freeze_and_verify(
     _set_move(tenant, move_state=Tenant.MoveState.FROZEN)
     progress("3/4 FREEZE: writes get 503 tenant_moving, reads go on; waiting for writes in flight")
     copy.freeze(source, tenant.db_name)
-    report.final = copy.chunks_sync(source, target, tenant.db_name, tables)
+    changed = copy.changed_chunks(source, tenant.db_name)
+    report.final = copy.chunks_sync(source, target, tenant.db_name, tables, changed)
     copy.auto_increments_copy(source, target, tenant.db_name)
     progress(f"  last writes copied: {report.final[0]} chunks, {report.final[1]} rows; verifying")
     report.checks = _verified(source, target, tenant.db_name, tables, progress)
@@ -245,9 +248,9 @@ def tenant_move_abort(*, app_id: str, progress: Progress = _quiet) -> MoveReport
     with copy.server_connection(back.source) as new, copy.server_connection(back.target) as old:
         copy.target_prepare(old)
         tables = copy.tables_read(new, tenant.db_name)
+        copy.freeze_prepare(new, tenant.db_name, tables)
         back.catch_up = copy.chunks_sync(new, old, tenant.db_name, tables)
         progress(f"  caught up while serving: {back.catch_up[0]} chunks, {back.catch_up[1]} rows")
-        copy.freeze_prepare(new, tenant.db_name, tables)
         try:
             _freeze_and_verify(new, old, tenant, tables, back, progress)
         except BaseException:

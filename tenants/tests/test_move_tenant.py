@@ -311,3 +311,20 @@ def test_the_freeze_waits_for_a_write_in_flight_and_refuses_every_write_after_it
     writer.close()
     rows = dict(mysql_rows(f"SELECT openid, nickname FROM {qualified} WHERE openid IN ('openid-1', 'openid-2')"))  # noqa: S608
     assert rows == {"openid-1": "in flight", "openid-2": "user 2 😀"}
+
+
+def test_armed_triggers_note_the_chunks_written_and_refuse_nothing_before_the_freeze(servers: PrivateMariaDB) -> None:
+    """The pass under the freeze compares only the chunks noted: an insert is noted under its new id's chunk."""
+    tenant = _tenant()
+    with copy.server_connection("main") as mover:
+        tables = copy.tables_read(mover, tenant.db_name)
+        copy.freeze_prepare(mover, tenant.db_name, tables)
+        with activate_tenant(tenant_context_for(tenant)):
+            created = MiniProgramUser.objects.create(openid="noted")  # served: nothing is refused yet
+            deleted = MiniProgramUser.objects.get(openid="openid-5")
+            deleted.delete()
+        index = [table.name for table in tables].index("accounts_miniprogramuser")
+        noted = copy.changed_chunks(mover, tenant.db_name)[index]
+        copy.unfreeze(mover, tenant.db_name)
+    assert {created.pk // copy.CHUNK_ROWS, (deleted.pk or 6) // copy.CHUNK_ROWS} <= noted
+    assert created.pk // copy.CHUNK_ROWS != 0  # (a BEFORE INSERT trigger would have noted chunk 0)
