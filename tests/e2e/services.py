@@ -12,7 +12,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,8 @@ class PrivateMariaDB:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # Another address than loopback: the root namespace's end of the fleet test's bridge (tests/e2e/netns.py).
+    bind_address: str = "127.0.0.1"
 
     @property
     def socket(self) -> Path:
@@ -88,7 +90,7 @@ class PrivateMariaDB:
                 f"--datadir={self.workdir / 'data'}",
                 f"--socket={self.socket}",
                 f"--port={self.port}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={self.bind_address}",
                 "--user=root",
                 "--skip-name-resolve",
                 "--skip-log-bin",
@@ -127,6 +129,14 @@ class PrivateMariaDB:
         )
         return result.stdout
 
+    def allow_clients(self, host_pattern: str) -> None:
+        """root and the project's accounts also from `host_pattern` (a fleet's web hosts: '10.1.2.%')."""
+        accounts = MYSQL_ACCOUNTS_SQL.read_text().replace("'127.0.0.1'", f"'{host_pattern}'")
+        self.sql(
+            f"CREATE USER IF NOT EXISTS 'root'@'{host_pattern}';"
+            f"GRANT ALL PRIVILEGES ON *.* TO 'root'@'{host_pattern}' WITH GRANT OPTION;" + accounts
+        )
+
     def status(self, name: str) -> int:
         """A global status counter, e.g. Connections or Threads_connected (this query's own connection included)."""
         return int(self.sql(f"SHOW GLOBAL STATUS LIKE '{name}'").split()[1])
@@ -142,9 +152,9 @@ class PrivateMariaDB:
 
 
 @contextmanager
-def private_mariadb(workdir: Path) -> Iterator[PrivateMariaDB]:
+def private_mariadb(workdir: Path, *, bind_address: str = "127.0.0.1") -> Iterator[PrivateMariaDB]:
     workdir.mkdir(parents=True, exist_ok=True)
-    server = PrivateMariaDB(workdir)
+    server = PrivateMariaDB(workdir, bind_address=bind_address)
     try:
         server.install()
         server.start()
@@ -160,10 +170,17 @@ class PrivateRedis:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    bind_address: str = "127.0.0.1"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                *("--port", str(self.port), "--bind", self.bind_address),
+                *("--save", "", "--appendonly", "no"),
+                # Without a password Redis answers loopback only; another address is a test's own bridge.
+                *("--protected-mode", "yes" if self.bind_address == "127.0.0.1" else "no"),
+            ],
             cwd=self.workdir,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -171,7 +188,12 @@ class PrivateRedis:
         wait_for(self.answers, seconds=30, what="private Redis")
 
     def answers(self) -> bool:
-        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["redis-cli", "-h", self.bind_address, "-p", str(self.port), "ping"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return result.stdout.strip() == "PONG"
 
     def stop(self) -> None:
@@ -181,9 +203,9 @@ class PrivateRedis:
 
 
 @contextmanager
-def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
+def private_redis(workdir: Path, *, bind_address: str = "127.0.0.1") -> Iterator[PrivateRedis]:
     workdir.mkdir(parents=True, exist_ok=True)
-    server = PrivateRedis(workdir)
+    server = PrivateRedis(workdir, bind_address=bind_address)
     try:
         server.start()
         yield server
@@ -194,7 +216,7 @@ def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
 # --- The project's environment on the private servers ----------------------------------------------------
 def stack_env(mariadb: PrivateMariaDB, redis: PrivateRedis, **extra: str) -> dict[str, str]:
     """Production settings (tests.e2e.settings = master + test views) on the private MariaDB and Redis."""
-    database = f"127.0.0.1:{mariadb.port}"
+    database = f"{mariadb.bind_address}:{mariadb.port}"
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "TENANT_", "DB_"))}
     return {
         **clean,
@@ -204,7 +226,7 @@ def stack_env(mariadb: PrivateMariaDB, redis: PrivateRedis, **extra: str) -> dic
         "TENANT_DB_MAIN_URL": f"mysql://miniplex_app:miniplex_app@{database}/",
         "TENANT_DB_MAIN_DDL_URL": f"mysql://miniplex_ddl:miniplex_ddl@{database}/",
         "TENANT_SECRETS_KEYS": "dGVzdC1vbmx5LWtleS1mb3ItbWluaXBsZXgtdGVzdHM=",
-        "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+        "REDIS_URL": f"redis://{redis.bind_address}:{redis.port}/0",
         "DB_POOL_SIZE": "4",
         "PYTHONPATH": str(BASE_DIR),
         "PYTHONUNBUFFERED": "1",
@@ -312,8 +334,13 @@ class PrivateSshd:
 
 
 @contextmanager
-def private_sshd(workdir: Path) -> Iterator[PrivateSshd]:
-    """sshd on 127.0.0.1 with its own host key, letting in root with a key made here (and nothing else)."""
+def private_sshd(
+    workdir: Path, *, address: str = "127.0.0.1", port: int | None = None, launcher: Sequence[str] = ()
+) -> Iterator[PrivateSshd]:
+    """sshd on 127.0.0.1 with its own host key, letting in root with a key made here (and nothing else).
+
+    A fleet's host: its `address` and `port` in a namespace, started through `launcher` (NetnsHost.command).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"
     for key in (host_key, client_key):
@@ -321,11 +348,11 @@ def private_sshd(workdir: Path) -> Iterator[PrivateSshd]:
     authorized = workdir / "authorized_keys"
     authorized.write_text(Path(f"{client_key}.pub").read_text())
     authorized.chmod(0o600)
-    port = free_port()
+    port = port or free_port()
     config = workdir / "sshd_config"
     config.write_text(
         f"""Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {address}
 HostKey {host_key}
 PidFile {workdir / "sshd.pid"}
 AuthorizedKeysFile {authorized}
@@ -339,18 +366,19 @@ Subsystem sftp internal-sftp
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
     with open(workdir / "sshd.log", "ab") as log:
-        process = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
+        argv = [*launcher, "/usr/sbin/sshd", "-D", "-e", "-f", str(config)]
+        process = subprocess.Popen(argv, stdout=log, stderr=log)
     try:
-        wait_for(lambda: port_accepts(port), seconds=30, what="sshd")
+        wait_for(lambda: port_accepts(port, host=address), seconds=30, what="sshd")
         yield PrivateSshd(port=port, client_key=client_key)
     finally:
         stop_process(process)
 
 
-def port_accepts(port: int) -> bool:
+def port_accepts(port: int, *, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
 
 
 @contextmanager

@@ -7,10 +7,11 @@ nginx's listen address and gunicorn's port. Anything else in them is what produc
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,14 @@ from tests.helpers import BASE_DIR, free_port
 
 DEPLOY = BASE_DIR / "deploy"
 SHIPPED_ROOT = "/srv/miniplex"
+# What a copy of this checkout leaves out (local state and caches: .mypy_cache alone is tens of MB).
+LOCAL_STATE = (".git", ".venv", "var", "__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache", ".env")
+
+
+def checkout_copy(destination: Path) -> Path:
+    """This checkout without its local state, to be changed into a release of its own (`fab deploy --source`)."""
+    shutil.copytree(BASE_DIR, destination, ignore=shutil.ignore_patterns(*LOCAL_STATE), symlinks=True)
+    return destination
 
 
 def fill_supervisor_programs(workdir: Path, *, root: str, settings_module: str, workers: int = 1) -> str:
@@ -63,11 +72,14 @@ def fill_nginx_site(
     tls: NginxTls | None = None,
     trusted_proxies: tuple[str, ...] = (),
     log_dir: Path | None = None,
+    upstream_servers: Sequence[str] = (),
 ) -> str:
     """deploy/nginx/miniplex.conf: listening on 127.0.0.1, to gunicorn's port, logs in `log_dir` (workdir/logs).
 
     `tls` uncomments the site's TLS lines (what an operator does for "TLS at nginx"); `trusted_proxies` adds
-    lines to its geo block of trusted proxies (what an operator does for "TLS at a load balancer").
+    lines to its geo block of trusted proxies (what an operator does for "TLS at a load balancer");
+    `upstream_servers` ("10.0.0.2:8000", ...) put a fleet's hosts in the upstream instead of gunicorn's port (a
+    `server` line each, with the shipped line's parameters).
     """
     text = (DEPLOY / "nginx" / "miniplex.conf").read_text()
     for old, new in (
@@ -95,6 +107,12 @@ def fill_nginx_site(
         assert SHIPPED_TRUSTED_PROXIES in text, "the shipped site's trusted proxies block changed"
         lines = "".join(f"    {address} 1;\n" for address in trusted_proxies)
         text = text.replace(SHIPPED_TRUSTED_PROXIES, SHIPPED_TRUSTED_PROXIES + lines)
+    if upstream_servers:
+        shipped = re.search(rf"^( *)server 127\.0\.0\.1:{gunicorn_port} (.*)$", text, flags=re.MULTILINE)
+        assert shipped is not None, "the shipped upstream's server line changed"
+        indent, parameters = shipped.groups()
+        lines = "\n".join(f"{indent}server {server} {parameters}" for server in upstream_servers)
+        text = text[: shipped.start()] + lines + text[shipped.end() :]
     return text
 
 
@@ -195,8 +213,13 @@ def worker_pids(master_pid: int) -> set[int]:
 
 
 @contextmanager
-def supervised(workdir: Path, env: dict[str, str], *, programs_text: str, nginx: str | None) -> Iterator[Supervised]:
-    """supervisord in the foreground as our child, with the given programs (and nginx); stopped in finally."""
+def supervised(
+    workdir: Path, env: dict[str, str], *, programs_text: str, nginx: str | None, launcher: Sequence[str] = ()
+) -> Iterator[Supervised]:
+    """supervisord in the foreground as our child, with the given programs (and nginx); stopped in finally.
+
+    `launcher` starts it elsewhere: in a fleet host's namespace, on its own disk (NetnsHost.command).
+    """
     (workdir / "logs").mkdir(parents=True, exist_ok=True)
     programs = workdir / "miniplex.conf"
     programs.write_text(programs_text)
@@ -210,7 +233,7 @@ def supervised(workdir: Path, env: dict[str, str], *, programs_text: str, nginx:
     config.write_text(supervisord_config(workdir, programs=programs, nginx_conf=nginx_conf))
     with open(workdir / "logs" / "supervisord.out", "ab") as out:
         process = subprocess.Popen(
-            [str(VENV_BIN / "supervisord"), "-c", str(config)], env=env, stdout=out, stderr=subprocess.STDOUT
+            [*launcher, str(VENV_BIN / "supervisord"), "-c", str(config)], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
         wait_for(lambda: (workdir / "supervisor.sock").exists(), seconds=30, what="supervisord")
@@ -299,11 +322,13 @@ def nginx_alone(
     trusted_proxies: tuple[str, ...] = (),
     log_dir: Path | None = None,
     output: Path | None = None,
+    upstream_servers: Sequence[str] = (),
     **main: Any,
 ) -> Iterator[int]:
     """The shipped site in an nginx of its own (no supervisor), in front of `upstream_port`; its port.
 
-    `main`: nginx_main_config's sizes; `output`: a file for nginx's own output (else none is kept).
+    `main`: nginx_main_config's sizes; `output`: a file for nginx's own output (else none is kept);
+    `upstream_servers`: a fleet's hosts instead of `upstream_port` (fill_nginx_site).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or workdir / "logs"
@@ -319,6 +344,7 @@ def nginx_alone(
             tls=tls,
             trusted_proxies=trusted_proxies,
             log_dir=log_dir,
+            upstream_servers=upstream_servers,
         )
     )
     config = workdir / "nginx.conf"

@@ -5,7 +5,6 @@ a deploy whose step fails leaves `current` where it was.
 
 import hashlib
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +14,9 @@ import pytest
 
 from tests.e2e.conftest import E2E_TENANTS, Services
 from tests.e2e.services import PrivateSshd, get, private_sshd, wait_for
-from tests.e2e.stack import Supervised, fill_supervisor_programs, supervised, worker_pids
+from tests.e2e.stack import Supervised, checkout_copy, fill_supervisor_programs, supervised, worker_pids
 from tests.helpers import BASE_DIR, free_port
 
-IGNORED = shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".ruff_cache", ".pytest_cache", ".env")
 ENV_KEYS = (
     "DJANGO_SECRET_KEY",
     "CONTROL_DATABASE_URL",
@@ -99,8 +97,7 @@ def host(services: Services) -> Iterator[Host]:
 
 def broken_copy(workdir: Path) -> Path:
     """This checkout with settings that fail at start-up: its `migrate` step fails."""
-    source = workdir / "broken-source"
-    shutil.copytree(BASE_DIR, source, ignore=IGNORED, symlinks=True)
+    source = checkout_copy(workdir / "broken-source")
     with open(source / "config" / "settings" / "base.py", "a") as settings:
         settings.write('\nraise RuntimeError("a broken release")\n')
     return source
@@ -134,7 +131,10 @@ def test_deploy_then_rollback_serves_the_new_then_the_old_release_and_a_failed_d
 
     status = host.fab("status")
     assert status.returncode == 0, status.stderr
-    assert "current: r1" in status.stdout
-    assert "miniplex-web" in status.stdout and "RUNNING" in status.stdout
+    header, row = status.stdout.splitlines()[:2]
+    programs = ["miniplex-web", "miniplex-worker", "miniplex-relay"]
+    assert header.split() == ["host", "current", "previous", *programs, "readyz"]
+    assert row.split() == [f"127.0.0.1:{host.sshd.port}", "r1", "-", "RUNNING", "RUNNING", "RUNNING", "200", "ok"]
+    assert "fleet: 1 host(s), all on r1" in status.stdout
     assert worker_pids(master)
     wait_for(lambda: get(host.gunicorn_port, "/readyz").status_code == 200, seconds=10, what="ready")
