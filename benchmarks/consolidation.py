@@ -155,6 +155,15 @@ class ConnectionWatch:
         with self.lock:
             return self._sides(self.latest)
 
+    def by_user(self) -> dict[str, int]:
+        """Connections open now per MySQL user (Miniplex's runtime and control users apart)."""
+        self.sample()
+        with self.lock:
+            counts: dict[str, int] = {}
+            for (user, _), count in self.latest.items():
+                counts[user] = counts.get(user, 0) + count
+        return counts
+
     def solo_open(self, databases: list[str]) -> tuple[int, int]:
         """The deployments' connections to these databases: open now, and the peak since reset_peaks."""
         self.sample()
@@ -363,6 +372,7 @@ class Consolidation:
         return {
             "miniplex": {**footprint([miniplex]), "mysql_open": open_now["miniplex"]},
             "deployments": {**footprint(solo), "mysql_open": open_now["deployments"]},
+            "mysql_open_by_user": watch.by_user(),
         }
 
     def url(self, side: str, endpoint: str) -> str:
@@ -533,6 +543,10 @@ def markdown(data: dict, chart: str | None) -> str:
             f"{idle['deployments']['rss_kib'] / 1024:.0f} MiB in {idle['deployments']['processes']} processes, "
             f"{idle['deployments']['mysql_open']} connections.",
         ]
+    after = data.get("after")
+    if after and after.get("mysql_open_by_user"):
+        users = ", ".join(f"{user} {count}" for user, count in sorted(after["mysql_open_by_user"].items()))
+        lines += ["", f"MySQL connections open after the load, by MySQL user: {users}."]
     if chart:
         lines += ["", "## Memory and connections by the number of tenants", "", f"![consolidation]({chart})", ""]
         lines += [
