@@ -166,7 +166,7 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
             wait_for(lambda: _worker_states(queue_redis, prefix) == {b"suspended"}, seconds=60, what="suspension")
             job_ids = [_enqueue(load, f"queued-{i}") for i in range(QUEUED_JOBS)]
             threads = [threading.Thread(target=load.write, args=(i,), daemon=True) for i in range(WRITERS)]
-            threads += [threading.Thread(target=load.probe_writes, daemon=True)]
+            threads += [threading.Thread(target=load.probe_writes, daemon=True) for _ in range(2)]
             threads += [threading.Thread(target=load.read, daemon=True) for _ in range(2)]
             for thread in threads:
                 thread.start()
@@ -199,7 +199,11 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
         assert len(acknowledged) >= 10  # (how many depends on the machine: 41 at a load average of 20)
         assert acknowledged <= new_copy, f"lost: {sorted(acknowledged - new_copy)[:10]}"
         assert sum(1 for openid in new_copy if openid.startswith("seed-")) == SEED_ROWS
-        assert load.moving and load.retry_after <= {"1", "2", "3", "4", "5"}
+        # Writes were refused during the freeze: 503 tenant_moving from the middleware (PATCH), or 503 from the
+        # triggers for the writers' GETs that the middleware lets through as reads. (On a loaded machine a
+        # prober's request can take longer than the whole freeze, so either one is enough.)
+        assert load.moving or load.refused.get(503)
+        assert load.retry_after <= {"1", "2", "3", "4", "5"}
         # Reads were never refused, during the freeze either (served from the old copy).
         assert load.reads and {status for _, _, status in load.reads} == {200}
         # Every job ran, on the new copy only: none wrote on the old one (frozen before they were released).
@@ -240,6 +244,6 @@ def _job_status(load: Load, job_id: str) -> str:
 def _release_on_freeze(load: Load, client: redis.Redis, suspended: str) -> None:
     """Lets the workers take the queued jobs as soon as a write was answered 503 tenant_moving."""
     deadline = time.monotonic() + 150
-    while not load.moving and time.monotonic() < deadline and not load.stop.is_set():
+    while not (load.moving or load.refused.get(503)) and time.monotonic() < deadline and not load.stop.is_set():
         time.sleep(0.02)
     client.delete(suspended)
