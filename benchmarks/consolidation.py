@@ -51,6 +51,7 @@ DISTRIBUTIONS = ("uniform", "zipf")
 ZIPF_EXPONENT = 1.2
 SPREAD_LINES = 2000
 CHART_COUNTS = (1, 5, 10, 20, 50)
+MYSQL_MAX_CONNECTIONS = 500  # for the run (room_for_connections)
 # The issue's goals, Miniplex / the deployments: at most for memory, connections and p99; at least for req/s.
 GOALS = {"rss": 0.1, "connections": 0.1, "rps": 1.0, "p99": 1.0}
 
@@ -171,6 +172,22 @@ class ConnectionWatch:
             now = sum(n for (user, db), n in self.latest.items() if user == self.solo_user and db in databases)
             peak = sum(self.solo_db_peaks.get(db, 0) for db in databases)
         return now, peak
+
+
+@contextmanager
+def room_for_connections(wanted: int) -> Iterator[dict[str, int]]:
+    """MariaDB's max_connections raised to `wanted` for the block (and set back after): 50 deployments with a pool
+    each, beside Miniplex and whatever else uses the shared server, open more than the default 151."""
+    ((before,),) = stack.mysql_rows("SELECT @@GLOBAL.max_connections")
+    before = int(before)
+    if before >= wanted:
+        yield {"before": before, "during": before}
+        return
+    stack.mysql_rows(f"SET GLOBAL max_connections = {int(wanted)}")
+    try:
+        yield {"before": before, "during": wanted}
+    finally:
+        stack.mysql_rows(f"SET GLOBAL max_connections = {before}")
 
 
 # --- the deployments ----------------------------------------------------------------------------------------
@@ -349,9 +366,11 @@ class Consolidation:
         self.dbs = [d.db_name for d in deployments]
         started = time.monotonic()
         with (
+            room_for_connections(MYSQL_MAX_CONNECTIONS) as limits,
             running_deployments(self.env, self.ns, self.workdir, deployments, batch=self.plan.start_batch) as solo,
             ConnectionWatch(self.ns) as watch,
         ):
+            self.data["mysql_max_connections"] = limits
             self.data["deployments_start_seconds"] = time.monotonic() - started
             self.log(f"{len(solo)} deployments started in {self.data['deployments_start_seconds']:.0f} s")
             self.data["idle"] = self.measure(miniplex, solo, watch)
@@ -502,6 +521,7 @@ def _row(name: str, goal_key: str, values: dict[str, float], unit: str, *, scale
 
 def markdown(data: dict, chart: str | None) -> str:
     plan, machine = data["plan"], data["machine"]
+    limits = data.get("mysql_max_connections") or {}
     lines = [
         f"# Consolidation: {plan['tenants']} mini-programs, one Miniplex against one deployment each "
         f"({data['started'][:10]})",
@@ -519,7 +539,8 @@ def markdown(data: dict, chart: str | None) -> str:
         f"{plan['concurrency']} keep-alive clients, {plan['seconds']:g} s per run, {plan['rounds']} interleaved "
         f"rounds (medians); uniform over the tenants and Zipf (s = {data['zipf_exponent']}: the busiest tenant "
         f"{zipf_weights(plan['tenants'])[0] * 100:.0f}% of the requests).",
-        f"- Starting the {plan['tenants']} deployments took {data.get('deployments_start_seconds', 0):.0f} s.",
+        f"- Starting the {plan['tenants']} deployments took {data.get('deployments_start_seconds', 0):.0f} s. "
+        f"MariaDB's max_connections: {limits.get('before', '?')}, raised to {limits.get('during', '?')} for the run.",
         "",
         "## Against the goals (Miniplex / deployments)",
         "",
