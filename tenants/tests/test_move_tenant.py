@@ -294,21 +294,24 @@ def test_the_freeze_waits_for_a_write_in_flight_and_refuses_every_write_after_it
     tenant = _tenant()
     qualified = f"`{tenant.db_name}`.accounts_miniprogramuser"
     writer = mysql_admin()
-    with copy.server_connection("main") as mover:
-        tables = copy.tables_read(mover, tenant.db_name)
-        copy.freeze_prepare(mover, tenant.db_name, tables)
-        writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'in flight' WHERE openid = 'openid-1'")  # noqa: S608
-        freezing = threading.Thread(target=copy.freeze, args=(mover, tenant.db_name))
-        freezing.start()
-        freezing.join(timeout=1.0)
-        assert freezing.is_alive()  # waiting for the transaction in flight
-        writer.commit()
-        freezing.join(timeout=20)
-        assert not freezing.is_alive()
-        with pytest.raises(MySQLdb.OperationalError, match="tenant_moving"):
-            writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'after' WHERE openid = 'openid-2'")  # noqa: S608
-        copy.unfreeze(mover, tenant.db_name)
-    writer.close()
+    try:
+        with copy.server_connection("main") as mover:
+            tables = copy.tables_read(mover, tenant.db_name)
+            copy.freeze_prepare(mover, tenant.db_name, tables)
+            writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'in flight' WHERE openid = 'openid-1'")  # noqa: S608
+            freezing = threading.Thread(target=copy.freeze, args=(mover, tenant.db_name))
+            freezing.start()
+            freezing.join(timeout=1.0)
+            assert freezing.is_alive()  # waiting for the transaction in flight
+            writer.commit()
+            freezing.join(timeout=20)
+            assert not freezing.is_alive()
+            with pytest.raises(MySQLdb.OperationalError, match="tenant_moving"):
+                writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'after' WHERE openid = 'openid-2'")  # noqa: S608
+            copy.unfreeze(mover, tenant.db_name)
+    finally:
+        writer.rollback()  # an open transaction would hold the database's metadata lock past the test
+        writer.close()
     rows = dict(mysql_rows(f"SELECT openid, nickname FROM {qualified} WHERE openid IN ('openid-1', 'openid-2')"))  # noqa: S608
     assert rows == {"openid-1": "in flight", "openid-2": "user 2 😀"}
 
