@@ -285,10 +285,9 @@ def _switch_host(c: Connection, site: Site, release: str) -> None:
     venv_before = _current_venv(c, site.root)
     _switch(c, site.root, release)
     _record_current(c, site.root, release)
-    restart = _current_venv(c, site.root) != venv_before
-    master = _reload(c, site.supervisorctl, restart=restart)
+    master, how = _reload(c, site.supervisorctl, restart=_current_venv(c, site.root) != venv_before)
     _wait_for_release(c, site, release, master)
-    _say(c, f"switched to {release} in {time.monotonic() - started:.1f} s ({'restart' if restart else 'HUP'})")
+    _say(c, f"switched to {release} in {time.monotonic() - started:.1f} s ({how})")
 
 
 def _put_back(c: Connection, site: Site, release: str) -> str:
@@ -468,16 +467,16 @@ def _switch(c: Connection, root: str, release: str) -> None:
     _run(c, f"ln -sfn releases/{release} {root}/current.new && mv -T {root}/current.new {root}/current")
 
 
-def _reload(c: Connection, supervisorctl: str, *, restart: bool) -> str:
-    """HUP, or a restart; the pid of the gunicorn master that is to serve the release."""
+def _reload(c: Connection, supervisorctl: str, *, restart: bool) -> tuple[str, str]:
+    """HUP, or a restart; the pid of the gunicorn master that is to serve the release, and which it was."""
     state = _run(c, f"{supervisorctl} status {WEB}", warn=True).stdout.split()
     if not restart and len(state) > 1 and state[1] == "RUNNING":
         _say(c, "reloading gunicorn (HUP): new workers on the new release, the old ones finish their requests")
         _run(c, f"{supervisorctl} signal HUP {WEB}")
-    else:
-        _say(c, "restarting gunicorn (first start, a new virtualenv, or not running); nginx uses the other hosts")
-        _run(c, f"{supervisorctl} restart {WEB}")
-    return _web_master(c, supervisorctl)
+        return _web_master(c, supervisorctl), "HUP"
+    _say(c, "restarting gunicorn (first start, a new virtualenv, or not running); nginx uses the other hosts")
+    _run(c, f"{supervisorctl} restart {WEB}")
+    return _web_master(c, supervisorctl), "restart"
 
 
 def _web_master(c: Connection, supervisorctl: str) -> str:
