@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import AuthToken, MiniProgramUser
@@ -29,11 +30,30 @@ def token_issue(*, user: MiniProgramUser) -> str:
     return raw_token
 
 
+# The status of the user's newest avatar upload, read in the token's query (a subquery) and kept on the user under
+# this name: GET /api/v1/me shows it, and a second query for it was a quarter of that request's time
+# (benchmarks/results/2026-12-01-perf.md). Through the reverse relation, so accounts imports no avatars code.
+NEWEST_AVATAR_STATUS = "newest_avatar_status"
+
+
+def _newest_avatar_status() -> dict[str, Subquery]:
+    relation = MiniProgramUser._meta.fields_map.get("avatars")
+    if relation is None or relation.related_model is None:  # no avatars app installed
+        return {}
+    uploads = relation.related_model._default_manager.filter(user=OuterRef("pk")).order_by("-id")
+    return {NEWEST_AVATAR_STATUS: Subquery(uploads.values("status")[:1])}
+
+
 def token_user(*, raw_token: str) -> MiniProgramUser | None:
-    """The active tenant's user holding this token, or None for an unknown, expired or revoked token."""
-    return MiniProgramUser.objects.filter(
-        tokens__key_hash=_hash(raw_token), tokens__expires_at__gt=timezone.now()
-    ).first()
+    """The active tenant's user holding this token, or None for an unknown, expired or revoked token.
+
+    The user carries NEWEST_AVATAR_STATUS as read by the same query ("" before any upload).
+    """
+    return (
+        MiniProgramUser.objects.filter(tokens__key_hash=_hash(raw_token), tokens__expires_at__gt=timezone.now())
+        .annotate(**_newest_avatar_status())
+        .first()
+    )
 
 
 def token_revoke(*, raw_token: str) -> None:

@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.tokens import NEWEST_AVATAR_STATUS
+
 
 # A plain Serializer with declared fields rather than a ModelSerializer: DRF rebuilds a ModelSerializer's fields
 # from the model on every instance, a large share of GET /api/v1/me's time (benchmarks/README.md).
@@ -29,9 +31,14 @@ class UserOutputSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "enum": ["", "pending", "approved", "rejected", "unchecked"]})
     def get_avatar_state(self, user: Any) -> str:
-        # Read through the user's reverse relation (avatars' foreign key), so this layer imports no tenant app that
-        # imports it back. WeChat's `review` is still `pending` to the user: a person has not decided yet.
-        status = user.avatars.order_by("-id").values_list("status", flat=True).first()
+        # WeChat's `review` is still `pending` to the user: a person has not decided yet.
+        if self.context.get("avatar_status_read") and hasattr(user, NEWEST_AVATAR_STATUS):
+            # Read with the user by the token's query (accounts.tokens), in this same request.
+            status = getattr(user, NEWEST_AVATAR_STATUS)
+        else:
+            # Through the user's reverse relation (avatars' foreign key), so this layer imports no tenant app that
+            # imports it back.
+            status = user.avatars.order_by("-id").values_list("status", flat=True).first()
         return AVATAR_STATES_SHOWN.get(status or "", "")
 
 

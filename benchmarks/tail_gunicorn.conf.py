@@ -13,7 +13,7 @@ globals().update({name: value for name, value in runpy.run_path(_BASE).items() i
 _base_post_worker_init = globals().get("post_worker_init")
 
 
-def post_worker_init(worker):  # noqa: ANN001, ANN201
+def post_worker_init(worker):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
     if _base_post_worker_init is not None:
         _base_post_worker_init(worker)
     folder = os.environ.get("TAIL_GC_DIR")

@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks import stack
 from benchmarks.load import run_wrk
@@ -307,11 +308,12 @@ def step_load(count: int, rounds: int, seconds: float, concurrency: int) -> dict
             run_wrk(server.url(path), concurrency, max(5, seconds), spread_file=spread_file(path, n))
         for round_index in range(rounds):
             for path, n in scenarios:
-                result, _ = run_wrk(server.url(path), concurrency, seconds, spread_file=spread_file(path, n))
-                row = {"path": path, "tenants": n, "round": round_index, **result.as_dict(), **machine()}
+                measured, _ = run_wrk(server.url(path), concurrency, seconds, spread_file=spread_file(path, n))
+                row = {"path": path, "tenants": n, "round": round_index, **measured.as_dict(), **machine()}
                 runs.append(row)
                 print(
-                    f"{path} {n} tenants round {round_index}: {result.rps:.0f} req/s p99 {result.p99_ms} ms", flush=True
+                    f"{path} {n} tenants round {round_index}: {measured.rps:.0f} req/s p99 {measured.p99_ms} ms",
+                    flush=True,
                 )
                 time.sleep(1)
     summary = {}
@@ -421,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "drop": step_drop,
         "report": step_report,
     }
-    result = steps[args.step]()
+    result: Any = steps[args.step]()
     print(json.dumps(result if args.step != "load" else result["summary"], indent=1, default=str))
     return 0
 

@@ -234,6 +234,21 @@ def post_fork(server, worker):  # noqa: ANN001, ANN201
         pymysql.install_as_MySQLdb()
 
 
+def post_worker_init(worker):  # noqa: ANN001, ANN201
+    """The app is loaded in this worker: its objects leave the garbage collector's watch (GUNICORN_GC_FREEZE=0: not).
+
+    Django, DRF and the project are a few hundred thousand objects that live as long as the worker. Left tracked,
+    every full collection walks them all, and under gevent a collection stops every greenlet of the worker at
+    once: the pause lands on each request in flight (benchmarks/results/2026-12-01-perf.md). gc.freeze() moves
+    them to a generation the collector never scans; garbage made by requests is still collected as before.
+    """
+    if os.environ.get("GUNICORN_GC_FREEZE", "1") != "0":
+        import gc
+
+        gc.collect()
+        gc.freeze()
+
+
 def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201
     """Yield to the other greenlets after every request.
 
