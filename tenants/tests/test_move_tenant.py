@@ -308,6 +308,7 @@ def test_the_freeze_waits_for_a_write_in_flight_and_refuses_every_write_after_it
             assert not freezing.is_alive()
             with pytest.raises(MySQLdb.OperationalError, match="tenant_moving"):
                 writer.cursor().execute(f"UPDATE {qualified} SET nickname = 'after' WHERE openid = 'openid-2'")  # noqa: S608
+            writer.rollback()  # its transaction holds the table's metadata lock, which DROP TRIGGER waits for
             copy.unfreeze(mover, tenant.db_name)
     finally:
         writer.rollback()  # an open transaction would hold the database's metadata lock past the test
