@@ -66,12 +66,22 @@ class PrivateMariaDB:
     def socket(self) -> Path:
         return self.workdir / "mysqld.sock"
 
+    @property
+    def tmpdir(self) -> Path:
+        """Its own: a mariadbd removes the `#sql*` files it finds in its tmpdir when it starts, and in the shared
+        /tmp those are the machine's MariaDB's temporary tables (seen: "Error on delete of
+        '/tmp/#sql-temptable...'")."""
+        path = self.workdir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def install(self) -> None:
         subprocess.run(
             [
                 "mariadb-install-db",
                 "--no-defaults",
                 f"--datadir={self.workdir / 'data'}",
+                f"--tmpdir={self.tmpdir}",
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -89,6 +99,7 @@ class PrivateMariaDB:
                 "--no-defaults",
                 f"--datadir={self.workdir / 'data'}",
                 f"--socket={self.socket}",
+                f"--tmpdir={self.tmpdir}",
                 f"--port={self.port}",
                 f"--bind-address={self.bind_address}",
                 "--user=root",
