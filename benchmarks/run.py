@@ -171,14 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dropped {stack.drop_namespace(ns)} database(s) of {ns.db_prefix}*, its users and Redis keys")
         return 0
     if args.mode in ("targets", "consolidation") or args.smoke_of:
-        from benchmarks import consolidation, targets
-
-        command = args.smoke_of or args.mode
-        if args.smoke_of:
-            args.mode = "smoke"
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-        stack.ensure_tools()
-        return (targets.main if command == "targets" else consolidation.main)(args)
+        # Those build on this module's stack (prepared_miniplex): benchmarks/__main__.py runs them.
+        raise SystemExit(f"run it as `python -m benchmarks --{args.smoke_of or args.mode}`")
     mode = MODES[args.mode]
     # A TERM (a timeout, a supervisor) unwinds like Ctrl-C, so every server started here is stopped in `finally`.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
