@@ -36,7 +36,9 @@ def test_a_frozen_tenants_job_is_scheduled_for_later_by_the_worker_and_not_run(f
     with activate_tenant(tenant_context_for(frozen_tenant)):
         job_id = enqueue("tests.job_functions.record_database", "frozen")
     queue = jobs_queue()
-    job = queue.dequeue_any([queue], None, connection=queue.connection, job_class=queue.job_class)[0]
+    dequeued = queue.dequeue_any([queue], None, connection=queue.connection, job_class=queue.job_class)
+    assert dequeued is not None
+    job = dequeued[0]
     assert job.id == job_id
 
     TenantWorker([queue], connection=queue.connection).execute_job(job, queue)  # returns before any fork

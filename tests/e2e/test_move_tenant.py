@@ -182,7 +182,9 @@ def test_a_tenant_of_100000_rows_moves_under_writers_without_losing_an_acknowled
             wait_for(lambda: all(_job_status(load, job) == "finished" for job in job_ids), seconds=60, what="jobs")
 
         print(output)  # noqa: T201 - the command's own report, for the figures
-        freeze = float(re.search(r"freeze window: ([0-9.]+) s for (\d+) rows", output).group(1))
+        freeze_line = re.search(r"freeze window: ([0-9.]+) s for (\d+) rows", output)
+        assert freeze_line, output
+        freeze = float(freeze_line.group(1))
         new_copy = set(stack.second.sql(f"SELECT openid FROM `{stack.db_name}`.accounts_miniprogramuser").split())
         old_copy = set(stack.main.sql(f"SELECT openid FROM `{stack.db_name}`.accounts_miniprogramuser").split())
         acknowledged = set(load.acknowledged)
