@@ -95,35 +95,7 @@ def step_provision(count: int, parallel: int) -> dict:
     WORKDIR.mkdir(parents=True, exist_ok=True)
     stack.ensure_accounts(NS)
     stack.manage(env(), "migrate", "--noinput", "-v", "0")
-    before = {"disk": disk_bytes(), "rss_kib": mariadb_rss_kib(), "tenants": tenant_count(), **machine()}
-    code = (
-        "import json, sys; from benchmarks.tenants10k import provision_child; "
-        f"json.dump(provision_child({count}, {parallel}), sys.stdout)"
-    )
-    output = subprocess.run(
-        [stack.PYTHON, "-c", code], env=env(), cwd=stack.BASE_DIR, capture_output=True, text=True, timeout=7200
-    )
-    if output.returncode != 0:
-        raise RuntimeError(output.stderr[-4000:])
-    made = json.loads(output.stdout)
-    after = {"disk": disk_bytes(), "rss_kib": mariadb_rss_kib(), "tenants": tenant_count(), **machine()}
-    created = made["created"]
-    result = {
-        "count": count,
-        "parallel": parallel,
-        "created": created,
-        "seconds": made["seconds"],
-        "tenants_per_second": created / made["seconds"] if made["seconds"] else 0.0,
-        "before": before,
-        "after": after,
-        "disk_per_tenant_kib": (after["disk"] - before["disk"]) / 1024 / max(created, 1),
-        "disk_total_gib": after["disk"] / 2**30,
-        "mariadb_rss_growth_mib": (after["rss_kib"] - before["rss_kib"]) / 1024,
-        "root_free_gib": root_free_bytes() / 2**30,
-    }
-    history = load_state().get("provision", [])
-    save("provision", [*history, result])
-    return result
+    return _provision_measured("provision", "provision_child", count, parallel)
 
 
 def provision_child(count: int, parallel: int) -> dict:
@@ -156,10 +128,15 @@ def step_provision_cloned(count: int, parallel: int) -> dict:
     to change in an empty database) and django_migrations is copied, so tenant_provision itself (registry row,
     secret, the database's IF NOT EXISTS, the migration check, activation) finds nothing left to migrate.
     """
+    return _provision_measured("provision_cloned", "cloned_child", count, parallel)
+
+
+def _provision_measured(section: str, child: str, count: int, parallel: int) -> dict:
+    """Runs `child` of this module in the stack's environment; the disk and MariaDB memory before and after."""
     before = {"disk": disk_bytes(), "rss_kib": mariadb_rss_kib(), "tenants": tenant_count(), **machine()}
     code = (
-        "import json, sys; from benchmarks.tenants10k import cloned_child; "
-        f"json.dump(cloned_child({count}, {parallel}), sys.stdout)"
+        f"import json, sys; from benchmarks.tenants10k import {child}; "
+        f"json.dump({child}({count}, {parallel}), sys.stdout)"
     )
     output = subprocess.run(
         [stack.PYTHON, "-c", code], env=env(), cwd=stack.BASE_DIR, capture_output=True, text=True, timeout=7200
@@ -182,7 +159,7 @@ def step_provision_cloned(count: int, parallel: int) -> dict:
         "mariadb_rss_growth_mib": (after["rss_kib"] - before["rss_kib"]) / 1024,
         "root_free_gib": root_free_bytes() / 2**30,
     }
-    save("provision_cloned", [*load_state().get("provision_cloned", []), result])
+    save(section, [*load_state().get(section, []), result])
     return result
 
 
