@@ -27,7 +27,9 @@ def test_each_period_enqueues_one_platform_job_however_many_processes_pass():
     assert again == [[]] * 5
     (job_id,) = get_queue().job_ids
     job = fetch(job_id)
-    assert job.meta == {"app_id": None, "platform": True}
+    # sentry-sdk's RQ integration adds its trace headers to the meta when a client is set up (an earlier test's).
+    ours = {key: value for key, value in job.meta.items() if not key.startswith("_sentry")}
+    assert ours == {"app_id": None, "platform": True}
     assert job.perform() == {"tenant": None}
 
 
