@@ -98,19 +98,26 @@ def step_provision(count: int, parallel: int) -> dict:
     return _provision_measured("provision", "provision_child", count, parallel)
 
 
-def provision_child(count: int, parallel: int) -> dict:
-    """In the stack's environment: provisions the missing tenants in `parallel` processes (benchmarks.provision)."""
-    from benchmarks.provision import _setup, existing_active, provision_slice
+def _missing_tenants(count: int) -> list[str]:
+    """In a child: Django set up, the AppIDs of tenants 1..count not active yet; connections closed before forking."""
+    from django.db import connections
+
+    from benchmarks.provision import _setup, existing_active
 
     _setup()
     wanted = [app_id(i) for i in range(1, count + 1)]
     present: set[str] = set()
     for start in range(0, len(wanted), 1000):
         present |= existing_active(wanted[start : start + 1000])
-    missing = [a for a in wanted if a not in present]
-    from django.db import connections
-
     connections.close_all()
+    return [a for a in wanted if a not in present]
+
+
+def provision_child(count: int, parallel: int) -> dict:
+    """In the stack's environment: provisions the missing tenants in `parallel` processes (benchmarks.provision)."""
+    from benchmarks.provision import provision_slice
+
+    missing = _missing_tenants(count)
     started = time.perf_counter()
     if missing:
         slices = [missing[i::parallel] for i in range(parallel)]
@@ -175,17 +182,7 @@ def template_statements() -> list[str]:
 
 
 def cloned_child(count: int, parallel: int) -> dict:
-    from benchmarks.provision import _setup, existing_active
-
-    _setup()
-    wanted = [app_id(i) for i in range(1, count + 1)]
-    present: set[str] = set()
-    for start in range(0, len(wanted), 1000):
-        present |= existing_active(wanted[start : start + 1000])
-    missing = [a for a in wanted if a not in present]
-    from django.db import connections
-
-    connections.close_all()
+    missing = _missing_tenants(count)
     statements = template_statements()
     started = time.perf_counter()
     if missing:

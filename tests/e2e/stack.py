@@ -26,6 +26,18 @@ SHIPPED_ROOT = "/srv/miniplex"
 LOCAL_STATE = (".git", ".venv", "var", "__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache", ".env")
 
 
+# The settings a deploy root's shared/.env gets from the test services (the fabric and fleet tests).
+ENV_KEYS = (
+    "DJANGO_SECRET_KEY",
+    "CONTROL_DATABASE_URL",
+    "TENANT_DB_MAIN_URL",
+    "TENANT_DB_MAIN_DDL_URL",
+    "TENANT_SECRETS_KEYS",
+    "REDIS_URL",
+    "DB_POOL_SIZE",
+)
+
+
 def checkout_copy(destination: Path) -> Path:
     """This checkout without its local state, to be changed into a release of its own (`fab deploy --source`)."""
     shutil.copytree(BASE_DIR, destination, ignore=shutil.ignore_patterns(*LOCAL_STATE), symlinks=True)

@@ -14,18 +14,8 @@ import pytest
 
 from tests.e2e.conftest import E2E_TENANTS, Services
 from tests.e2e.services import PrivateSshd, get, private_sshd, wait_for
-from tests.e2e.stack import Supervised, checkout_copy, fill_supervisor_programs, supervised, worker_pids
+from tests.e2e.stack import ENV_KEYS, Supervised, checkout_copy, fill_supervisor_programs, supervised, worker_pids
 from tests.helpers import BASE_DIR, free_port
-
-ENV_KEYS = (
-    "DJANGO_SECRET_KEY",
-    "CONTROL_DATABASE_URL",
-    "TENANT_DB_MAIN_URL",
-    "TENANT_DB_MAIN_DDL_URL",
-    "TENANT_SECRETS_KEYS",
-    "REDIS_URL",
-    "DB_POOL_SIZE",
-)
 
 
 @dataclass

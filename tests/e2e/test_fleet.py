@@ -36,22 +36,13 @@ from tests.e2e.services import (
     private_sshd,
     stack_env,
 )
-from tests.e2e.stack import Supervised, checkout_copy, fill_supervisor_programs, nginx_alone, supervised
+from tests.e2e.stack import ENV_KEYS, Supervised, checkout_copy, fill_supervisor_programs, nginx_alone, supervised
 from tests.helpers import BASE_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 HOSTS = ("web1", "web2")
 TENANTS = ("wx00000000000000f1", "wx00000000000000f2")
-ENV_KEYS = (
-    "DJANGO_SECRET_KEY",
-    "CONTROL_DATABASE_URL",
-    "TENANT_DB_MAIN_URL",
-    "TENANT_DB_MAIN_DDL_URL",
-    "TENANT_SECRETS_KEYS",
-    "REDIS_URL",
-    "DB_POOL_SIZE",
-)
 # A release that does not start on a host whose shared folder has this file: its WSGI app refuses to load, so
 # gunicorn's new workers fail to boot (manage.py, and so the deploy's steps before the switch, never load it).
 REFUSE_MARKER = "refuse-r3"
