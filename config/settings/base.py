@@ -112,9 +112,19 @@ DB_POOL = {
     "recycle": env.int("DB_POOL_RECYCLE", default=3600),
     "ping_after": env.float("DB_POOL_PING_AFTER", default=0.0),
 }
+# The control database is touched only off the hot path (a registry miss, the admin, the platform API): its pool
+# keeps DB_CONTROL_POOL_SIZE connections (1) idle and opens the rest of the same budget only for a burst, closing
+# them when they come back, so an idle fleet does not hold a full pool per worker there. Same at-most budget.
+DB_CONTROL_POOL = {
+    **DB_POOL,
+    "size": env.int("DB_CONTROL_POOL_SIZE", default=min(1, DB_POOL["size"])),
+    "max_overflow": env.int(
+        "DB_CONTROL_POOL_MAX_OVERFLOW", default=max(DB_POOL["size"] + DB_POOL["max_overflow"] - 1, 0)
+    ),
+}
 TENANT_DB_SERVER_NAMES = env.list("TENANT_DB_SERVERS", default=["main"])
 DATABASES = {
-    "default": control_database(env.db_url("CONTROL_DATABASE_URL"), conn_max_age=CONN_MAX_AGE, pool=DB_POOL),
+    "default": control_database(env.db_url("CONTROL_DATABASE_URL"), conn_max_age=CONN_MAX_AGE, pool=DB_CONTROL_POOL),
     **tenant_server_databases(
         {
             name: (env.db_url(f"TENANT_DB_{name.upper()}_URL"), env.db_url(f"TENANT_DB_{name.upper()}_DDL_URL"))

@@ -187,7 +187,8 @@ monkey.patch_all()
 import django
 from django.conf import settings
 django.setup()
-print(settings.DATABASES["default"]["POOL"]["size"], settings.DATABASES["tenant_main"]["POOL"]["size"])
+control, tenant = settings.DATABASES["default"]["POOL"], settings.DATABASES["tenant_main"]["POOL"]
+print(control["size"], control["size"] + control["max_overflow"], tenant["size"])
 """
 
 
@@ -207,7 +208,8 @@ def run_settings_under_gevent(**env: str) -> subprocess.CompletedProcess:
 def test_under_gevent_the_pool_is_on_by_default():
     result = run_settings_under_gevent()
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == [str(pool.GEVENT_POOL_SIZE)] * 2
+    # The control database keeps one connection idle and bursts to the same budget as a tenant server.
+    assert result.stdout.split() == ["1", str(pool.GEVENT_POOL_SIZE), str(pool.GEVENT_POOL_SIZE)]
 
 
 @pytest.mark.slow
@@ -215,6 +217,24 @@ def test_under_gevent_a_pool_of_zero_refuses_to_start_naming_the_variable():
     result = run_settings_under_gevent(DB_POOL_SIZE="0")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "DB_POOL_SIZE=0 under gevent" in result.stderr
+
+
+def test_connections_opened_for_a_burst_are_closed_when_they_come_back(make_wrapper):
+    # The control database's pool shape (DB_CONTROL_POOL_SIZE 1 + overflow): after a burst it holds one, not all.
+    burst = [make_wrapper(max_overflow=3) for _ in range(4)]
+    with activate_tenant(tenant(TENANT_A)):
+        ids = {server_id(wrapper) for wrapper in burst}
+        assert len(ids) == 4
+        for wrapper in burst:
+            wrapper.close()
+    deadline = time.monotonic() + 5  # the server ends a quitting connection's thread a moment later
+    while len(ids & processlist_ids()) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ids & processlist_ids()) == 1
+
+
+def processlist_ids() -> set[int]:
+    return {row[0] for row in mysql_rows("SELECT ID FROM information_schema.PROCESSLIST")}
 
 
 def test_without_gevent_the_default_is_no_pool():
