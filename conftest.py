@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_redis import get_redis_connection
 
-from tests.helpers import SESSION_TENANTS, session_secret, tenant_databases_on_server
+from tests.helpers import SESSION_TENANTS, schema_templates_on_server, session_secret, tenant_databases_on_server
 from wechat.fake_server import FakeWeChatServer
 
 
@@ -30,7 +30,7 @@ def _drop_leftover_tenant_databases() -> None:
     from routers.backends.tenant import tenant_server
 
     ddl = tenant_server(tenant_ddl_alias(settings.TENANT_DB_DEFAULT_SERVER))
-    for name in tenant_databases_on_server():
+    for name in tenant_databases_on_server() | schema_templates_on_server():
         ddl.drop_tenant_database(name)
 
 

@@ -75,6 +75,9 @@ class Tenant(models.Model):
     # The server the database is copied from and to; kept after the switch until --finalize or --abort.
     move_from = models.CharField(max_length=64, blank=True, default="", editable=False)
     move_to = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # tenants.schema.tenant_schema_fingerprint() of the migrations the database was last found or made up to
+    # date with: migrate_tenants skips the database when it equals the current one (docs/schema.md).
+    schema_fingerprint = models.CharField(max_length=16, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,6 +95,7 @@ class Tenant(models.Model):
             "move_state",
             "move_from",
             "move_to",
+            "schema_fingerprint",
         }
     )
 

@@ -21,7 +21,7 @@ from tenants.exceptions import (
     UnknownDatabaseServer,
 )
 from tenants.models import Tenant
-from tenants.schema import tenant_schema_migrate
+from tenants.schema_template import tenant_schema_provision
 from tenants.secret_check import secret_check
 from tenants.secrets import secret_encrypt
 from tenants.selectors import tenant_get
@@ -38,6 +38,8 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
 
     The row is written first (status provisioning, invisible to requests), so a re-run after a failure
     half-way finds the server and database it chose, and the database is only ever created IF NOT EXISTS.
+    An empty database gets its schema replayed from the server's template (tenants.schema_template); one that
+    already has tables (a re-run) is migrated.
     """
     app_id = app_id_validate(app_id)
     server = _checked_server(server)
@@ -52,7 +54,7 @@ def tenant_provision(*, app_id: str, name: str, server: str | None = None, app_s
     if app_secret:
         tenant_set_secret(tenant=tenant, app_secret=app_secret)
     _server_ddl(tenant.db_server).create_tenant_database(tenant.db_name)
-    tenant_schema_migrate(tenant=tenant)
+    tenant_schema_provision(tenant=tenant)
     if tenant.status == Tenant.Status.PROVISIONING:
         _set_status(tenant, Tenant.Status.ACTIVE)
     logger.info("tenant %s provisioned on %s/%s", app_id, tenant.db_server, tenant.db_name)

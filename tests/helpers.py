@@ -63,6 +63,14 @@ def tenant_databases_on_server() -> set[str]:
     return {name for name in names if re.fullmatch(settings.TENANT_APP_ID_PATTERN, name[len(prefix) :], re.ASCII)}
 
 
+def schema_templates_on_server() -> set[str]:
+    """This run's schema templates (tenants.schema_template) on the server now, whatever their fingerprint."""
+    from tenants.schema_template import TEMPLATE_MARKER
+
+    like = f"{settings.TENANT_DB_PREFIX}{TEMPLATE_MARKER}".replace("_", r"\_") + "%"
+    return {name for (name,) in mysql_rows("SHOW DATABASES LIKE %s", (like,))}
+
+
 class QueryLog:
     """Every SQL statement and every new connection on the given aliases, in this thread."""
 
