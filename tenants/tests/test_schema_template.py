@@ -173,15 +173,28 @@ def test_two_provisions_at_once_build_one_template(modes, builds, fresh_fingerpr
         assert _complete(_db(app_id))
 
 
-def test_a_template_with_a_view_is_not_replayed(modes, fresh_fingerprint):
+@pytest.mark.parametrize(
+    ("kind", "create"),
+    [
+        ("view", "CREATE VIEW `{template}`.a_view AS SELECT 1 AS one"),
+        (
+            "trigger",
+            "CREATE TRIGGER `{template}`.a_trigger BEFORE INSERT ON `{template}`.django_migrations "
+            "FOR EACH ROW SET NEW.app = NEW.app",
+        ),
+        ("routine", "CREATE FUNCTION `{template}`.a_routine() RETURNS INT DETERMINISTIC RETURN 1"),
+    ],
+)
+def test_a_template_with_more_than_tables_is_not_replayed(modes, fresh_fingerprint, kind, create):
     services.tenant_provision(app_id=OTHERS[0], name="One")
     template = schema_template.schema_template_name(fresh_fingerprint[0])
-    mysql_rows(f"CREATE VIEW `{template}`.a_view AS SELECT 1 AS one")
+    mysql_rows(create.format(template=template))
     schema_template.schema_template_forget()
 
     services.tenant_provision(app_id=OTHERS[1], name="Two")
-    assert modes == {OTHERS[0]: "replayed", OTHERS[1]: "migrated"}
+    assert modes == {OTHERS[0]: "replayed", OTHERS[1]: "migrated"}, kind
     assert "a_view" not in _schema(_db(OTHERS[1]))
+    assert not mysql_rows("SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (_db(OTHERS[1]),))
     assert _complete(_db(OTHERS[1]))
 
 
