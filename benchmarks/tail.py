@@ -37,6 +37,8 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "shipped": ("shipped", {}),
     "shipped-nofreeze": ("shipped", {"GUNICORN_GC_FREEZE": "0"}),
     "head-1worker": ("head", {"GUNICORN_WORKERS": "1"}),
+    "shipped-1worker": ("shipped", {"GUNICORN_WORKERS": "1"}),
+    "shipped-wc25": ("shipped", {"GUNICORN_WORKER_CONNECTIONS": "25"}),
 }
 
 
