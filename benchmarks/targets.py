@@ -4,7 +4,7 @@ Not the sweep (one concurrency: 50 keep-alive clients, wrk) and not the 10,000 t
 the shipped Miniplex (gunicorn, deploy/gunicorn.conf.py, 2 gevent workers) directly and behind the shipped nginx;
 the same DRF view without tenancy (/bench/plain/drf, in Miniplex's own processes); the single-tenant project
 (benchmarks/apps/solo_settings.py) on the same gunicorn config and worker count, on tenant 1's database; the bare
-WSGI app (benchmarks/apps/bare_wsgi.py) doing /me's SELECTs and Redis round trip by hand, on the same config. Every
+WSGI app (benchmarks/apps/bare_wsgi.py) doing /me's SELECT and Redis round trip by hand, on the same config. Every
 scenario runs once per round, the rounds one after the other (medians), so a burst of other work on the shared
 machine lands on both sides of a ratio. Then the consolidation in its short form (50 tenants, one round) and the
 jobs (benchmarks/jobs.py, PERF's rounds). The table: measured, goal, met or missed and by how much; written to
@@ -89,7 +89,7 @@ def http_targets(spread_count: int) -> list[tuple[str, str, str | None, float, s
     return [
         ("/me: Miniplex vs the same /me in a single-tenant Django+DRF app", "me", "solo me", 0.9, "ratio"),
         ("ping: Miniplex vs the same DRF view without tenancy", "ping", "drf", 0.95, "ratio"),
-        ("/me: Miniplex vs bare WSGI doing the same SELECTs and Redis round trip", "me", "bare me", 0.5, "ratio"),
+        ("/me: Miniplex vs bare WSGI doing the same SELECT and Redis round trip", "me", "bare me", 0.5, "ratio"),
         ("DB+Redis /me vs ping (Miniplex)", "me", "ping", 0.5, "ratio"),
         ("tail p99/p50, ping, straight to gunicorn", "ping", None, 3.0, "tail"),
         ("tail p99/p50, /me, straight to gunicorn", "me", None, 3.0, "tail"),

@@ -126,18 +126,6 @@ def provision_child(count: int, parallel: int) -> dict:
     return {"created": len(missing), "seconds": time.perf_counter() - started}
 
 
-def step_provision_cloned(count: int, parallel: int) -> dict:
-    """The rest of the tenants with the migrations' DDL replayed from tenant 1's database, then tenant_provision.
-
-    The product's path (step_provision) renders every migration's model state in Python for every tenant: about
-    1 tenant/s on this machine, too slow for 10,000 in the time there was. Here the tables are made with the
-    statements MariaDB reports for tenant 1 (SHOW CREATE TABLE; the tenant apps' one data migration has no rows
-    to change in an empty database) and django_migrations is copied, so tenant_provision itself (registry row,
-    secret, the database's IF NOT EXISTS, the migration check, activation) finds nothing left to migrate.
-    """
-    return _provision_measured("provision_cloned", "cloned_child", count, parallel)
-
-
 def _provision_measured(section: str, child: str, count: int, parallel: int) -> dict:
     """Runs `child` of this module in the stack's environment; the disk and MariaDB memory before and after."""
     before = {"disk": disk_bytes(), "rss_kib": mariadb_rss_kib(), "tenants": tenant_count(), **machine()}
@@ -168,55 +156,6 @@ def _provision_measured(section: str, child: str, count: int, parallel: int) -> 
     }
     save(section, [*load_state().get(section, []), result])
     return result
-
-
-def template_statements() -> list[str]:
-    """Tenant 1's tables as CREATE TABLE statements (foreign keys included), django_migrations last."""
-    template = f"{NS.db_prefix}{app_id(1)}"
-    tables = [name for (name,) in stack.mysql_rows(f"SHOW TABLES FROM `{template}`")]
-    statements = []
-    for table in sorted(tables, key=lambda name: name == "django_migrations"):
-        ((_, create),) = stack.mysql_rows(f"SHOW CREATE TABLE `{template}`.`{table}`")
-        statements.append(create)
-    return statements
-
-
-def cloned_child(count: int, parallel: int) -> dict:
-    missing = _missing_tenants(count)
-    statements = template_statements()
-    started = time.perf_counter()
-    if missing:
-        slices = [(missing[i::parallel], statements) for i in range(parallel)]
-        with ProcessPoolExecutor(parallel) as pool:
-            list(pool.map(_cloned_slice, [s for s in slices if s[0]]))
-    return {"created": len(missing), "seconds": time.perf_counter() - started}
-
-
-def _cloned_slice(work: tuple[list[str], list[str]]) -> int:
-    app_ids, statements = work
-    from benchmarks.provision import _setup, provision_slice
-
-    _setup()
-    template = f"{NS.db_prefix}{app_id(1)}"
-    connection = stack.mysql_root()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SET SESSION foreign_key_checks = 0")
-        for one in app_ids:
-            db = f"{NS.db_prefix}{one}"
-            # Not active: made half-way by an interrupted run (its tables and django_migrations may disagree), so
-            # its database is made again from the template.
-            cursor.execute(f"DROP DATABASE IF EXISTS `{db}`")
-            cursor.execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            cursor.execute(f"USE `{db}`")
-            for statement in statements:
-                cursor.execute(statement)
-            copied = f"SELECT app, name, applied FROM `{template}`.django_migrations"
-            cursor.execute(f"INSERT INTO django_migrations (app, name, applied) {copied}")
-            provision_slice([one])
-    finally:
-        connection.close()
-    return len(app_ids)
 
 
 def step_users(count: int) -> dict:
@@ -311,18 +250,23 @@ def _timed_manage(settings: str | None, *args: str) -> tuple[float, str]:
 
 
 def step_migrate_noop(parallel: int) -> dict:
-    seconds, output = _timed_manage(None, "migrate_tenants", "--parallel", str(parallel))
-    lines = output.splitlines()
-    result = {
-        "parallel": parallel,
-        "seconds": seconds,
-        "tenants": tenant_count(),
-        "up_to_date": sum(line.endswith(": up to date") for line in lines),
-        "last_line": lines[-1] if lines else "",
-        **machine(),
-    }
-    save(f"migrate-noop-p{parallel}", result)
-    return result
+    """migrate_tenants with nothing to do, twice: as shipped (the registry's recorded schema) and with --verify
+    (every tenant's django_migrations read, the check of before the record)."""
+    results = {}
+    for label, extra in (("recorded", ()), ("verify", ("--verify",))):
+        seconds, output = _timed_manage(None, "migrate_tenants", "--parallel", str(parallel), *extra)
+        lines = output.splitlines()
+        results[label] = {
+            "parallel": parallel,
+            "seconds": seconds,
+            "tenants": tenant_count(),
+            "up_to_date": sum(line.endswith(": up to date") for line in lines),
+            "last_line": lines[-1] if lines else "",
+            **machine(),
+        }
+        print(f"migrate_tenants {' '.join(extra)}: {seconds:.1f} s", flush=True)
+    save(f"migrate-noop-p{parallel}", results)
+    return results
 
 
 def step_migrate_real(parallel: int) -> dict:
@@ -371,14 +315,62 @@ def step_report() -> list[Path]:
     stamp = "2026-12-01-tenants10k"
     data_path = RESULTS / f"{stamp}.json"
     data_path.write_text(json.dumps(state, indent=1) + "\n")
-    return [data_path]
+    text_path = RESULTS / f"{stamp}.md"
+    text_path.write_text(markdown(state))
+    return [data_path, text_path]
+
+
+def markdown(state: dict) -> str:
+    """The state file's figures as the report's tables (one line per step that ran)."""
+    lines = ["# 10,000 tenants on one MariaDB (`python -m benchmarks.tenants10k`)", ""]
+    lines += [
+        "| provisioning run | created | seconds | tenants/s | disk per tenant | MariaDB RSS growth | load after |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for run in state.get("provision", []):
+        lines.append(
+            f"| {run['before']['tenants']} -> {run['after']['tenants']} databases, {run['parallel']} processes "
+            f"| {run['created']} | {run['seconds']:.0f} | {run['tenants_per_second']:.2f} "
+            f"| {run['disk_per_tenant_kib']:.0f} KiB | {run['mariadb_rss_growth_mib']:.0f} MiB "
+            f"| {run['after']['load']} |"
+        )
+    for _key, load in sorted((k, v) for k, v in state.items() if k.startswith("load-")):
+        lines += [
+            "",
+            f"Spread over {load['count']} tenants against 1 ({load['concurrency']} wrk clients, "
+            f"{load['seconds']} s runs, interleaved rounds; ratio = req/s spread / req/s one tenant):",
+            "",
+        ]
+        lines += ["| path | ratio per round | median |", "|---|---|---:|"]
+        for path, summary in load["summary"].items():
+            rounds = ", ".join(f"{ratio:.2f}" for ratio in summary["ratios"])
+            lines.append(f"| {path} | {rounds} | **{summary['median_ratio']:.2f}x** |")
+    for key, runs in sorted((k, v) for k, v in state.items() if k.startswith("migrate-noop")):
+        lines += ["", f"`migrate_tenants` with nothing to do ({key}):", ""]
+        lines += ["| check | tenants | seconds |", "|---|---:|---:|"]
+        for label, run in runs.items():
+            lines.append(f"| {label} | {run['up_to_date']} up to date of {run['tenants']} | {run['seconds']:.1f} |")
+    for key, run in sorted((k, v) for k, v in state.items() if k.startswith("migrate-real")):
+        lines += [
+            "",
+            f"One real migration ({key}): {run['applied']} tenants in {run['seconds']:.0f} s "
+            f"({run['applied'] / run['seconds']:.1f} tenants/s); load after {run['load']}.",
+        ]
+    if "drop" in state:
+        drop = state["drop"]
+        lines += [
+            "",
+            f"Drop: {drop['dropped']} databases in {drop['seconds']:.0f} s; "
+            f"{drop['remaining_databases']} databases and {drop['remaining_users']} users left.",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tenants10k")
     parser.add_argument(
         "step",
-        choices=["provision", "provision-cloned", "users", "load", "migrate-noop", "migrate-real", "drop", "report"],
+        choices=["provision", "users", "load", "migrate-noop", "migrate-real", "drop", "report"],
     )
     parser.add_argument("count", type=int, nargs="?", default=10_000)
     parser.add_argument("--parallel", type=int, default=2)
@@ -389,7 +381,6 @@ def main(argv: list[str] | None = None) -> int:
     WORKDIR.mkdir(parents=True, exist_ok=True)
     steps = {
         "provision": lambda: step_provision(args.count, args.parallel),
-        "provision-cloned": lambda: step_provision_cloned(args.count, args.parallel),
         "users": lambda: step_users(args.count),
         "load": lambda: step_load(args.count, args.rounds, args.seconds, args.concurrency),
         "migrate-noop": lambda: step_migrate_noop(args.parallel),

@@ -2,7 +2,7 @@
 
     GET /      the same JSON body as /api/v1/ping
     GET /me    GET /api/v1/me's work for one mini-program's database, by hand: the bearer token's SHA-256, the
-               same two SELECTs the ORM sends (the token's user, the newest avatar's status), the same Redis round
+               one SELECT the ORM sends (the token's user with the newest avatar's status), the same Redis round
                trip as the user throttle (one pipeline: INCR and EXPIRE of this window's counter, GET of the
                previous one), the same JSON fields; 401 for an unknown token.
 
@@ -28,20 +28,19 @@ BODY = b'{"app_id": "wx0000000000000000"}'
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
 UNAUTHORIZED = b'{"error": {"code": "not_authenticated", "message": "The token is unknown."}}'
 
-# The SQL Django's ORM sends for accounts.tokens.token_user and api.serializers' avatar_state (MySQL backend).
+# The SQL Django's ORM sends for accounts.tokens.token_user (MySQL backend): the token's user with the newest
+# avatar's status as a subquery, one statement, as GET /api/v1/me sends it.
 USER_QUERY = (
     "SELECT `accounts_miniprogramuser`.`id`, `accounts_miniprogramuser`.`openid`, "
     "`accounts_miniprogramuser`.`unionid`, `accounts_miniprogramuser`.`nickname`, "
     "`accounts_miniprogramuser`.`avatar_url`, `accounts_miniprogramuser`.`phone`, "
     "`accounts_miniprogramuser`.`session_key_encrypted`, `accounts_miniprogramuser`.`created_at`, "
-    "`accounts_miniprogramuser`.`updated_at` FROM `accounts_miniprogramuser` "
+    "`accounts_miniprogramuser`.`updated_at`, (SELECT U0.`status` AS `status` FROM `avatars_avatar` U0 "
+    "WHERE U0.`user_id` = (`accounts_miniprogramuser`.`id`) ORDER BY U0.`id` DESC LIMIT 1) AS `newest_avatar_status` "
+    "FROM `accounts_miniprogramuser` "
     "INNER JOIN `accounts_authtoken` ON (`accounts_miniprogramuser`.`id` = `accounts_authtoken`.`user_id`) "
     "WHERE (`accounts_authtoken`.`expires_at` > %s AND `accounts_authtoken`.`key_hash` = %s) "
     "ORDER BY `accounts_miniprogramuser`.`id` ASC LIMIT 1"
-)
-AVATAR_QUERY = (
-    "SELECT `avatars_avatar`.`status` AS `status` FROM `avatars_avatar` WHERE `avatars_avatar`.`user_id` = %s "
-    "ORDER BY `avatars_avatar`.`id` DESC LIMIT 1"
 )
 AVATAR_STATES_SHOWN = {"pending": "pending", "review": "pending", "approved": "approved", "rejected": "rejected"}
 AVATAR_STATES_SHOWN["unchecked"] = "unchecked"
@@ -112,7 +111,7 @@ def _iso(value: datetime) -> str:
 
 
 def me(environ: dict) -> tuple[str, bytes]:
-    """/me's work: the user of the bearer token, their avatar's state, the throttle's count; (status, body)."""
+    """/me's work: the user of the bearer token with their avatar's state, the throttle's count; (status, body)."""
     auth = environ.get("HTTP_AUTHORIZATION", "").split()
     if len(auth) != 2 or auth[0].lower() != "bearer":
         return "401 Unauthorized", UNAUTHORIZED
@@ -121,10 +120,8 @@ def me(environ: dict) -> tuple[str, bytes]:
     with pool.connection() as conn, conn.cursor() as cursor:
         cursor.execute(USER_QUERY, (datetime.utcnow(), key_hash))  # noqa: DTZ003 - MySQL keeps UTC, naive
         row = cursor.fetchone()
-        if row is None:
-            return "401 Unauthorized", UNAUTHORIZED
-        cursor.execute(AVATAR_QUERY, (row[0],))
-        avatar = cursor.fetchone()
+    if row is None:
+        return "401 Unauthorized", UNAUTHORIZED
     window = int(time.time() // THROTTLE_WINDOW_SECONDS)
     key = f"{_state['prefix']}:throttle_user_{row[0]}"
     pipeline = client.pipeline(transaction=False)
@@ -139,7 +136,7 @@ def me(environ: dict) -> tuple[str, bytes]:
         "nickname": row[3],
         "avatar_url": row[4],
         "phone": row[5],
-        "avatar_state": AVATAR_STATES_SHOWN.get(avatar[0] if avatar else "", ""),
+        "avatar_state": AVATAR_STATES_SHOWN.get(row[9] or "", ""),
         "created_at": _iso(row[7]),
         "updated_at": _iso(row[8]),
     }
