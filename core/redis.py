@@ -20,11 +20,22 @@ import redis
 from django.conf import settings
 from django.core import checks
 from django_redis.pool import ConnectionFactory
+from redis.driver_info import DriverInfo
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from core import metrics
 
 POOL_TIMEOUT_SECONDS = 5
+
+
+def _driver_info() -> DriverInfo:
+    """What a new connection tells Redis (CLIENT SETINFO), with the version given instead of looked up.
+
+    Left to itself, redis-py reads its version from the installed package's metadata (importlib.metadata) for
+    every new connection: 4 ms each here. Every rq work horse opens new connections (a pool is not shared
+    across a fork), so that was a quarter of a no-op job's time (benchmarks/results/2026-12-01-jobs.md).
+    """
+    return DriverInfo(lib_version=redis.__version__)
 
 
 class CountingConnectionPool(redis.BlockingConnectionPool):
@@ -55,7 +66,10 @@ def get_pool(url: str) -> redis.BlockingConnectionPool:
                 _pools[url] = _sentinel_pool(url)
             else:
                 _pools[url] = CountingConnectionPool.from_url(
-                    url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=POOL_TIMEOUT_SECONDS
+                    url,
+                    max_connections=settings.REDIS_MAX_CONNECTIONS,
+                    timeout=POOL_TIMEOUT_SECONDS,
+                    driver_info=_driver_info(),
                 )
         return _pools[url]
 
@@ -91,6 +105,7 @@ def _sentinel_pool(url: str) -> SentinelBlockingConnectionPool:
         max_connections=settings.REDIS_MAX_CONNECTIONS,
         timeout=POOL_TIMEOUT_SECONDS,
         socket_connect_timeout=POOL_TIMEOUT_SECONDS,
+        driver_info=_driver_info(),
     )
 
 
