@@ -32,6 +32,20 @@ _lock = threading.Lock()  # gevent patches it into a greenlet lock; it guards on
 _last_flush = time.monotonic()
 
 
+# KEYS: a tenant's hash of the day. ARGV: its TTL, then kind, count pairs. One command per tenant and flush, where
+# an HINCRBY per kind and an EXPIRE were: with thousands of tenants a second, the flush was a few percent of
+# the CPU of a request (benchmarks/results/2026-12-01-tenants10k.md). The TTL is set on the hash's first write.
+_ADD_COUNTS = """
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+if redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+
 def usage_key(*, app_id: str, day: date) -> str:
     return _key(app_id, f"{day:%Y%m%d}")
 
@@ -87,12 +101,15 @@ def usage_flush() -> None:
     if not counts:
         return
     ttl = int(settings.USAGE_KEEP_DAYS) * 86400
+    by_key: dict[str, list[str | int]] = {}
+    for (app_id, day, kind), count in counts.items():
+        by_key.setdefault(_key(app_id, day), []).extend((kind, count))
     try:
-        with get_redis().pipeline(transaction=False) as pipeline:
-            for (app_id, day, kind), count in counts.items():
-                key = _key(app_id, day)
-                pipeline.hincrby(key, kind, count)
-                pipeline.expire(key, ttl)
+        client = get_redis()
+        add = client.register_script(_ADD_COUNTS)
+        with client.pipeline(transaction=False) as pipeline:
+            for key, fields in by_key.items():
+                add(keys=[key], args=[ttl, *fields], client=pipeline)
             pipeline.execute()
     except REDIS_UNREACHABLE as error:
         logger.warning("usage counts kept for the next flush: %s", error)

@@ -27,3 +27,21 @@ def test_another_active_time_zone_is_its_own_day(monkeypatch):
         with timezone.override(zoneinfo.ZoneInfo(name)):
             assert usage._today() == f"{timezone.localdate():%Y%m%d}"
     assert usage._today() == f"{timezone.localdate():%Y%m%d}"
+
+
+def test_a_flush_adds_every_kind_of_a_tenant_and_gives_a_hash_without_ttl_one():
+    from django.conf import settings
+
+    from core.redis import get_redis
+
+    key = usage.usage_key(app_id="wx00000000000000f1", day=timezone.localdate())
+    get_redis().delete(key)
+    get_redis().hset(key, "requests", 5)  # left without a TTL (written by hand, or restored)
+    usage.usage_add(app_id="wx00000000000000f1", kind="requests", count=2)
+    usage.usage_add(app_id="wx00000000000000f1", kind="errors")
+    usage.usage_flush()
+    try:
+        assert get_redis().hgetall(key) == {b"requests": b"7", b"errors": b"1"}
+        assert settings.USAGE_KEEP_DAYS * 86400 - 60 < get_redis().ttl(key) <= settings.USAGE_KEEP_DAYS * 86400
+    finally:
+        get_redis().delete(key)
