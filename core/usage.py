@@ -4,7 +4,7 @@ One Redis hash per tenant per day (`<CACHE_KEY_PREFIX>:1:<AppID>:usage:<YYYYMMDD
 retiring the tenant deletes it), a field per kind, kept USAGE_KEEP_DAYS days: 30 days of a tenant are 30 small
 hashes, read in one pipeline. Counted where the thing
 happens, never from logs: requests and errors by tenants.fair_requests, WeChat calls by wechat.client, jobs
-by the worker as it takes one (tenants.jobs.release).
+by the worker as it takes one (tenants.jobs.release, flushed as a web process does and in its maintenance).
 
 A web process adds its counts up in memory and writes them in one pipeline at most every USAGE_FLUSH_SECONDS
 (and at exit), so a request pays no Redis round trip of its own for them; a process killed outright loses
@@ -13,6 +13,7 @@ at most that last second's counts. Counts that Redis refuses are kept for the ne
 
 import atexit
 import logging
+import os
 import threading
 import time
 from datetime import date, timedelta
@@ -30,6 +31,15 @@ KINDS = ("requests", "errors", "busy", "jobs", "wechat_calls")
 _pending: dict[tuple[str, str, str], int] = {}  # (AppID, YYYYMMDD, kind) -> count not written yet
 _lock = threading.Lock()  # gevent patches it into a greenlet lock; it guards only the swap, never I/O
 _last_flush = time.monotonic()
+
+
+def _forget_pending_after_fork() -> None:
+    # A forked child (an rq work horse) writes only what it counts itself: the counts its parent had not written
+    # yet are the parent's to write, and written by both they would count twice.
+    _pending.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pending_after_fork)
 
 
 # KEYS: a tenant's hash of the day. ARGV: its TTL, then kind, count pairs. One command per tenant and flush, where
@@ -83,12 +93,6 @@ def usage_add(*, app_id: str | None, kind: str, count: int = 1) -> None:
         _pending[key] = _pending.get(key, 0) + count
     if time.monotonic() - _last_flush >= settings.USAGE_FLUSH_SECONDS:
         usage_flush()
-
-
-def usage_add_now(*, app_id: str, kind: str, count: int = 1) -> None:
-    """Counts and writes at once (a worker, whose work horses do not live long enough to flush later)."""
-    usage_add(app_id=app_id, kind=kind, count=count)
-    usage_flush()
 
 
 def usage_flush() -> None:

@@ -144,6 +144,7 @@ class TenantWorker(Worker):
         super().run_maintenance_tasks()
         # Jobs a Redis outage left in the outboxes (tenants.jobs.relay), as often as abandoned jobs are looked for.
         outbox_relay_in_maintenance()
+        usage_flush()  # the jobs counted since the last job (tenants.jobs.release), for a worker gone idle
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

@@ -45,3 +45,27 @@ def test_a_flush_adds_every_kind_of_a_tenant_and_gives_a_hash_without_ttl_one():
         assert settings.USAGE_KEEP_DAYS * 86400 - 60 < get_redis().ttl(key) <= settings.USAGE_KEEP_DAYS * 86400
     finally:
         get_redis().delete(key)
+
+
+def test_a_forked_child_does_not_write_the_counts_its_parent_has_not_written_yet():
+    import os
+
+    from core.redis import get_redis
+
+    app_id = "wx00000000000000f2"
+    key = usage.usage_key(app_id=app_id, day=timezone.localdate())
+    get_redis().delete(key)
+    usage.usage_add(app_id=app_id, kind="jobs")  # pending in the parent, as a worker's job count is
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's flush is what is checked
+        try:
+            usage.usage_add(app_id=app_id, kind="wechat_calls")
+            usage.usage_flush()
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    usage.usage_flush()
+    try:
+        assert get_redis().hgetall(key) == {b"jobs": b"1", b"wechat_calls": b"1"}
+    finally:
+        get_redis().delete(key)
