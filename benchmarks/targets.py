@@ -105,7 +105,8 @@ def verdict(value: float | None, goal: float, *, at_most: bool) -> str:
         return "not measured"
     if (value <= goal) if at_most else (value >= goal):
         return "met"
-    return f"missed by {abs(value / goal - 1) * 100:.0f}%"
+    short = abs(value / goal - 1) * 100
+    return f"missed by {short:.0f}%" if short >= 1 else f"missed by {short:.1f}%"
 
 
 def _row(target: str, value: float | None, goal: float, detail: str, *, at_most: bool = False) -> dict:
