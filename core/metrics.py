@@ -137,15 +137,29 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status < 600 else "other"
 
 
+# The labelled children of the per-request metrics, found once: `labels()` validates, builds a tuple and takes the
+# metric's lock (a gevent lock in a web worker) on every call; these calls are on every request. As many entries
+# as the metrics themselves keep (tenants x status classes at most), and a child notices a fork by itself.
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *values: str) -> Any:
+    key = (id(metric), values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def http_request_observed(*, tenant: str | None, route: str, status: int, seconds: float) -> None:
     cls = status_class(status)
-    HTTP_TENANT_REQUESTS.labels(tenant or NO_TENANT, cls).inc()
-    HTTP_REQUESTS.labels(route, cls).inc()
-    HTTP_DURATION.labels(route).observe(seconds)
+    _child(HTTP_TENANT_REQUESTS, tenant or NO_TENANT, cls).inc()
+    _child(HTTP_REQUESTS, route, cls).inc()
+    _child(HTTP_DURATION, route).observe(seconds)
 
 
 def registry_lookup(tier: str) -> None:
-    REGISTRY_LOOKUPS.labels(tier).inc()
+    _child(REGISTRY_LOOKUPS, tier).inc()
 
 
 def tenant_refused(reason: str) -> None:
