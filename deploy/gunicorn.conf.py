@@ -118,6 +118,11 @@ def escape_log_value(value: str, *, quoted: bool = False) -> str:
     """
     if (_SAFE_QUOTED if quoted else _SAFE).fullmatch(value):
         return value  # nearly every value: one regex match instead of a Python loop per character
+    return escape_each_character(value, quoted=quoted)
+
+
+def escape_each_character(value: str, *, quoted: bool) -> str:
+    """escape_log_value's work, one character at a time (every value with something to escape comes here)."""
     out = []
     for char in value:
         if char == "\\" or char == '"':

@@ -9,11 +9,11 @@ import time
 from tests.helpers import BASE_DIR
 
 
-def _load_escape():  # noqa: ANN202
+def _load_config() -> dict:
     # The config sets the process's TZ as it loads (for gunicorn's master): put this test process's back.
     zone = os.environ.get("TZ")
     try:
-        return runpy.run_path(str(BASE_DIR / "deploy" / "gunicorn.conf.py"))["escape_log_value"]
+        return runpy.run_path(str(BASE_DIR / "deploy" / "gunicorn.conf.py"))
     finally:
         if zone is None:
             os.environ.pop("TZ", None)
@@ -22,19 +22,8 @@ def _load_escape():  # noqa: ANN202
         time.tzset()
 
 
-escape = _load_escape()
-
-
-def by_the_loop(value: str, *, quoted: bool) -> str:
-    out = []
-    for char in value:
-        if char in '\\"':
-            out.append("\\" + char)
-        elif (char == " " and not quoted) or not (char.isascii() and char.isprintable()):
-            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+CONFIG = _load_config()
+escape, by_the_loop = CONFIG["escape_log_value"], CONFIG["escape_each_character"]
 
 
 def test_the_fast_path_and_the_loop_agree_on_random_values():
