@@ -7,6 +7,7 @@ within about a minute instead of rq's 10 minutes (JOBS_HEARTBEAT_SECONDS, JOBS_H
 JOBS_MAINTENANCE_SECONDS).
 """
 
+import gc
 import logging
 import os
 from types import TracebackType
@@ -96,6 +97,12 @@ class TenantWorker(Worker):
         # its slot's own (supervisor's worker-NN), and the live gauges its previous run left there are stale.
         metrics.forget_live_gauges("*")
         super().bootstrap(*args, **kwargs)
+        if os.environ.get("JOBS_GC_FREEZE", "1") != "0":
+            # Every job runs in a fork of this process. Django and the project are a few hundred thousand objects
+            # the horse's garbage collector would walk, copying the pages it touches; frozen, it leaves them alone
+            # (as gunicorn's workers do: deploy/gunicorn.conf.py post_worker_init).
+            gc.collect()
+            gc.freeze()
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         metrics.metrics_identify_work_horse()  # first: every horse of this worker writes one set of metric files
