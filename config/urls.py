@@ -6,6 +6,9 @@ from django.urls import include, path
 from core.health import healthz, readyz
 
 urlpatterns = [
+    # The mini-programs' API first: every one of its paths starts with api/, which no other pattern does, and
+    # Django tries the patterns in order (each one missed is work on every request).
+    path("", include("api.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     # Prometheus only: loopback and METRICS_ALLOWED_NETWORKS, never through nginx (docs/metrics.md).
@@ -16,7 +19,6 @@ urlpatterns = [
     path("pay/v1/", include("payments.notify_urls")),
     path("wechat/v1/", include("pushes.urls")),
     path("wechat/v1/component/", include("component.urls")),
-    path("", include("api.urls")),
 ]
 # ./dev serve: uploaded files at MEDIA_URL (static() adds nothing unless DEBUG); nginx or a CDN serves them in
 # production (docs/avatars.md).
