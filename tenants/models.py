@@ -76,7 +76,7 @@ class Tenant(models.Model):
     move_from = models.CharField(max_length=64, blank=True, default="", editable=False)
     move_to = models.CharField(max_length=64, blank=True, default="", editable=False)
     # tenants.schema.tenant_schema_fingerprint() of the migrations the database was last found or made up to
-    # date with: migrate_tenants skips the database when it equals the current one (docs/schema.md).
+    # date with: migrate_tenants skips the database when it equals the current one (docs/tenant-apps.md, part 5).
     schema_fingerprint = models.CharField(max_length=16, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
