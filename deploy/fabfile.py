@@ -43,8 +43,10 @@ import io
 import re
 import shlex
 import subprocess
+import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,11 +119,16 @@ def _for_the_fleet(task_name: str, work: Callable[..., None]) -> Task:
 
 
 _STARTED = time.monotonic()
+# The hosts' threads log at once: one write per line, under the lock, so that no two lines run into one.
+_SAY_LOCK = threading.Lock()
 
 
 def _say(c: Connection, message: str) -> None:
     """A line of the run's log: seconds since `fab` started, the host, what it does."""
-    print(f"{time.monotonic() - _STARTED:6.1f} s  [{_name(c)}] {message}", flush=True)
+    line = f"{time.monotonic() - _STARTED:6.1f} s  [{_name(c)}] {message}\n"
+    with _SAY_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def _name(c: Connection) -> str:
@@ -285,7 +292,7 @@ def _switch_host(c: Connection, site: Site, release: str) -> None:
     venv_before = _current_venv(c, site.root)
     _switch(c, site.root, release)
     _record_current(c, site.root, release)
-    master, how = _reload(c, site.supervisorctl, restart=_current_venv(c, site.root) != venv_before)
+    master, how = _reload(c, site.supervisorctl, release, restart=_current_venv(c, site.root) != venv_before)
     _wait_for_release(c, site, release, master)
     _say(c, f"switched to {release} in {time.monotonic() - started:.1f} s ({how})")
 
@@ -467,7 +474,7 @@ def _switch(c: Connection, root: str, release: str) -> None:
     _run(c, f"ln -sfn releases/{release} {root}/current.new && mv -T {root}/current.new {root}/current")
 
 
-def _reload(c: Connection, supervisorctl: str, *, restart: bool) -> tuple[str, str]:
+def _reload(c: Connection, supervisorctl: str, release: str, *, restart: bool) -> tuple[str, str]:
     """HUP, or a restart; the pid of the gunicorn master that is to serve the release, and which it was."""
     state = _run(c, f"{supervisorctl} status {WEB}", warn=True).stdout.split()
     if not restart and len(state) > 1 and state[1] == "RUNNING":
@@ -475,7 +482,12 @@ def _reload(c: Connection, supervisorctl: str, *, restart: bool) -> tuple[str, s
         _run(c, f"{supervisorctl} signal HUP {WEB}")
         return _web_master(c, supervisorctl), "HUP"
     _say(c, "restarting gunicorn (first start, a new virtualenv, or not running); nginx uses the other hosts")
-    _run(c, f"{supervisorctl} restart {WEB}")
+    restarted = _run(c, f"{supervisorctl} restart {WEB}", warn=True)
+    if restarted.failed:
+        # A gunicorn that exits before supervisor's startsecs is a "spawn error" here rather than a master that
+        # changes under _wait_for_release: the same failure, named the same way.
+        said = " ".join((restarted.stdout + restarted.stderr).split())
+        raise Exit(f"gunicorn exited while loading {release} (supervisorctl: {said}): it does not start on this host")
     return _web_master(c, supervisorctl), "restart"
 
 
