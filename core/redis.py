@@ -33,7 +33,7 @@ def _driver_info() -> DriverInfo:
 
     Left to itself, redis-py reads its version from the installed package's metadata (importlib.metadata) for
     every new connection: 4 ms each here. Every rq work horse opens new connections (a pool is not shared
-    across a fork), so that was a quarter of a no-op job's time (benchmarks/results/2026-12-01-jobs.md).
+    across a fork), so that was a quarter of a no-op job's time (benchmarks/results/2026-12-01-profiles.md).
     """
     return DriverInfo(lib_version=redis.__version__)
 

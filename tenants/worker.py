@@ -97,7 +97,7 @@ class TenantWorker(Worker):
         # its slot's own (supervisor's worker-NN), and the live gauges its previous run left there are stale.
         metrics.forget_live_gauges("*")
         super().bootstrap(*args, **kwargs)
-        if os.environ.get("JOBS_GC_FREEZE", "1") != "0":
+        if settings.JOBS_GC_FREEZE:
             # Every job runs in a fork of this process. Django and the project are a few hundred thousand objects
             # the horse's garbage collector would walk, copying the pages it touches; frozen, it leaves them alone
             # (as gunicorn's workers do: deploy/gunicorn.conf.py post_worker_init).

@@ -305,6 +305,8 @@ JOBS_FAILURE_TTL_SECONDS = 30 * 24 * 3600
 JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=10)
 JOBS_HEARTBEAT_GRACE_SECONDS = env.int("JOBS_HEARTBEAT_GRACE_SECONDS", default=20)
 JOBS_MAINTENANCE_SECONDS = env.int("JOBS_MAINTENANCE_SECONDS", default=30)
+# A worker freezes what it has loaded before it takes jobs (tenants.worker.TenantWorker.bootstrap).
+JOBS_GC_FREEZE = env.bool("JOBS_GC_FREEZE", default=True)
 # The outbox relay (`manage.py relay_outbox`): how often it relays the tenants marked as having records left
 # by a Redis outage, and how often it looks into every tenant's outbox as a safety net (one query per tenant).
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=5.0)

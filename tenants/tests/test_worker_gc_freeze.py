@@ -17,15 +17,15 @@ def worker(monkeypatch):  # noqa: ANN001, ANN201
     gc.unfreeze()
 
 
-def test_starting_to_work_freezes_the_loaded_objects(worker, monkeypatch):  # noqa: ANN001
-    monkeypatch.delenv("JOBS_GC_FREEZE", raising=False)
+def test_starting_to_work_freezes_the_loaded_objects(worker, settings):  # noqa: ANN001
+    settings.JOBS_GC_FREEZE = True  # the default
     gc.unfreeze()
     worker.bootstrap()
     assert gc.get_freeze_count() > 10_000  # Django, DRF and the project
 
 
-def test_jobs_gc_freeze_0_leaves_the_collector_as_it_is(worker, monkeypatch):  # noqa: ANN001
-    monkeypatch.setenv("JOBS_GC_FREEZE", "0")
+def test_jobs_gc_freeze_0_leaves_the_collector_as_it_is(worker, settings):  # noqa: ANN001
+    settings.JOBS_GC_FREEZE = False
     gc.unfreeze()
     worker.bootstrap()
     assert gc.get_freeze_count() == 0
